@@ -11,9 +11,8 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 export CI=${CI:-false}
-COLLECTION=$ROOT/.build/collections/ansible_collections/servicecontrol/platform
 export ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections
 export PATH=$ROOT/.venv/bin:$ROOT/node_modules/.bin:$PATH
 # pytest-ansible (if a developer has it) would build a symlink farm in the tree.

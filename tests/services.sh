@@ -57,12 +57,12 @@ EOF
 
 start_postgres() {
   if port_open $POSTGRES_PORT; then log "postgresql already running, reused"; return; fi
-  [ -x $PGBIN/initdb ] || { log "postgresql is not installed (make system-deps)"; return 1; }
+  [ -x "$PGBIN"/initdb ] || { log "postgresql is not installed (make system-deps)"; return 1; }
   rm -rf "$STATE/postgres"; mkdir -p "$STATE/postgres"; chown postgres:postgres "$STATE/postgres"
   # initdb refuses to run as root; the throwaway cluster belongs to the postgres user.
-  runuser -u postgres -- $PGBIN/initdb -D "$STATE/postgres/data" -U postgres --auth=trust -E UTF8 \
+  runuser -u postgres -- "$PGBIN"/initdb -D "$STATE/postgres/data" -U postgres --auth=trust -E UTF8 \
     --no-sync >"$STATE/postgres/initdb.log"
-  runuser -u postgres -- $PGBIN/pg_ctl -D "$STATE/postgres/data" -l "$STATE/postgres/log" -w -o \
+  runuser -u postgres -- "$PGBIN"/pg_ctl -D "$STATE/postgres/data" -l "$STATE/postgres/log" -w -o \
     "-k $STATE/postgres -c listen_addresses=127.0.0.1 -p $POSTGRES_PORT -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
     start >/dev/null
   touch "$STATE/postgres/started-by-us"
@@ -112,7 +112,7 @@ stop() {
     fi
   done
   if [ -f "$STATE/postgres/started-by-us" ]; then
-    runuser -u postgres -- $PGBIN/pg_ctl -D "$STATE/postgres/data" -m immediate stop >/dev/null 2>&1 || true
+    runuser -u postgres -- "$PGBIN"/pg_ctl -D "$STATE/postgres/data" -m immediate stop >/dev/null 2>&1 || true
     rm -f "$STATE/postgres/started-by-us"
   fi
   if [ -f "$STATE/rabbitmq/started-by-us" ]; then
