@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, servicecontrol.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that read the one ServiceControl topology description (see topology_queues.yml)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.servicecontrol.platform.plugins.module_utils._topology import (
+    TopologyError,
+    topology_queues,
+)
+
+
+def _topology_queues(topology, include_instance_queues=False):
+    try:
+        return topology_queues(topology, include_instance_queues=include_instance_queues)
+    except TopologyError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+class FilterModule:
+    def filters(self):
+        return {"topology_queues": _topology_queues}

@@ -1,0 +1,246 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, servicecontrol.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE module_utils: not a public API; other collections must not import it.
+"""The one description of a ServiceControl topology, validated once and read by every role.
+
+A topology is a dict::
+
+    transport:
+      type: RabbitMQ.QuorumConventionalRouting     # ServiceControl TransportType name
+      connection_string: host=rabbit;username=...  # ServiceControl's format (secret)
+    instances:
+      - name: Particular.ServiceControl            # InstanceName: Windows service name and input queue
+        kind: error                                # error | audit | monitoring
+        role: primary                              # primary | backup
+        settings:                                  # ServiceControl's own keys
+          ServiceControl/ForwardErrorMessages: true
+          ServiceBus/ErrorLogQueue: error_backup
+
+Everything derived from it (queue names, forwarding pairs) is computed here, on the controller, so it
+is unit-tested once and the same for Windows, container and lab targets.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.servicecontrol.platform.plugins.module_utils._settings import (
+    KIND_NAMESPACES,
+    SHARED_NAMESPACES,
+    effective_settings,
+)
+from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import TRANSPORT_TYPES
+
+ROLES = ("primary", "backup")
+INSTANCE_KEYS = frozenset(("name", "kind", "role", "settings", "host", "url", "version", "target"))
+TRANSPORT_KEYS = frozenset(("type", "connection_string", "options"))
+
+
+class TopologyError(ValueError):
+    """The topology description is wrong. The message names every problem and never contains a secret."""
+
+
+def _instance_label(instance, index):
+    name = instance.get("name") if isinstance(instance, dict) else None
+    return "instances[%d]%s" % (index, " (%s)" % name if name else "")
+
+
+def _check_transport(transport, problems):
+    if not isinstance(transport, dict):
+        problems.append("'transport' must be a mapping with 'type' and 'connection_string'.")
+        return
+    unknown = sorted(set(transport) - TRANSPORT_KEYS)
+    if unknown:
+        problems.append(
+            "transport has unknown key(s) %s; allowed: %s." % (", ".join(unknown), ", ".join(sorted(TRANSPORT_KEYS)))
+        )
+    if transport.get("type") not in TRANSPORT_TYPES:
+        problems.append(
+            "transport.type '%s' is not a ServiceControl TransportType; use one of: %s."
+            % (transport.get("type"), ", ".join(sorted(TRANSPORT_TYPES)))
+        )
+    options = transport.get("options")
+    if options is not None and not isinstance(options, dict):
+        problems.append("transport.options must be a mapping of queue module options.")
+
+
+def _check_instance(instance, index, problems):
+    label = _instance_label(instance, index)
+    if not isinstance(instance, dict):
+        problems.append("%s must be a mapping with at least 'name' and 'kind'." % label)
+        return None
+    unknown = sorted(set(instance) - INSTANCE_KEYS)
+    if unknown:
+        problems.append(
+            "%s has unknown key(s) %s; allowed: %s." % (label, ", ".join(unknown), ", ".join(sorted(INSTANCE_KEYS)))
+        )
+    name, kind, role = instance.get("name"), instance.get("kind"), instance.get("role", "primary")
+    if not name or not isinstance(name, str):
+        problems.append("%s needs a 'name' (its InstanceName, e.g. Particular.ServiceControl)." % label)
+    if kind not in KIND_NAMESPACES:
+        problems.append("%s has kind '%s'; use one of: %s." % (label, kind, ", ".join(KIND_NAMESPACES)))
+        return None
+    if role not in ROLES:
+        problems.append("%s has role '%s'; use primary or backup." % (label, role))
+    settings = instance.get("settings") or {}
+    if not isinstance(settings, dict):
+        problems.append("%s: 'settings' must be a mapping of ServiceControl setting keys to values." % label)
+        return None
+    allowed = (KIND_NAMESPACES[kind], *SHARED_NAMESPACES)
+    for key in settings:
+        namespace = str(key).split("/", 1)[0] if "/" in str(key) else None
+        if namespace not in allowed:
+            problems.append(
+                "%s: setting '%s' does not belong to a %s instance; its keys start with %s."
+                % (label, key, kind, " or ".join("%s/" % n for n in allowed))
+            )
+    try:
+        effective = effective_settings(kind, settings)
+    except ValueError as exc:
+        problems.append("%s: %s" % (label, exc))
+        return None
+    # The instance name is also the InstanceName setting; the two must not disagree.
+    name_key = "%s/InstanceName" % KIND_NAMESPACES[kind]
+    if name and settings.get(name_key) not in (None, name):
+        problems.append("%s: settings %s='%s' differs from name '%s'." % (label, name_key, settings[name_key], name))
+    effective[name_key] = name
+    return {
+        "name": name,
+        "kind": kind,
+        "role": role,
+        "settings": effective,
+        "host": instance.get("host"),
+        "url": instance.get("url"),
+        "version": instance.get("version"),
+        "target": instance.get("target"),
+    }
+
+
+def ingest_queue(instance):
+    """The queue an instance ingests (error or audit), or None for monitoring."""
+    key = {"error": "ServiceBus/ErrorQueue", "audit": "ServiceBus/AuditQueue"}.get(instance["kind"])
+    return instance["settings"].get(key) if key else None
+
+
+def forward_queue(instance):
+    """The log queue a forwarding instance writes every ingested message to, or None."""
+    settings = instance["settings"]
+    if instance["kind"] == "error" and settings.get("ServiceControl/ForwardErrorMessages"):
+        return settings["ServiceBus/ErrorLogQueue"]
+    if instance["kind"] == "audit" and settings.get("ServiceControl.Audit/ForwardAuditMessages"):
+        return settings["ServiceBus/AuditLogQueue"]
+    return None
+
+
+def _check_relations(instances, problems):
+    by_name = {}
+    for instance in instances:
+        # Two instances with one InstanceName on one broker share the input and staging queues and can
+        # drop each other's staged retries (ServiceControl's ReturnToSenderDequeuer).
+        other = by_name.get(instance["name"].lower())
+        if other:
+            problems.append(
+                "Instances %s (%s, %s) and %s (%s, %s) share the InstanceName '%s'; they would share the input "
+                "and staging queues. Give the %s instance its own name, e.g. '%s.Backup'."
+                % (
+                    other["name"],
+                    other["kind"],
+                    other["role"],
+                    instance["name"],
+                    instance["kind"],
+                    instance["role"],
+                    instance["name"],
+                    instance["role"],
+                    instance["name"],
+                )
+            )
+        by_name[instance["name"].lower()] = instance
+    for instance in instances:
+        ingest, forward = ingest_queue(instance), forward_queue(instance)
+        if forward and ingest and forward == ingest:
+            problems.append(
+                "Instance %s forwards to '%s', the queue it ingests; set a different log queue (e.g. %s_backup)."
+                % (instance["name"], forward, ingest)
+            )
+    for kind in ("error", "audit"):
+        primaries = [i for i in instances if i["kind"] == kind and i["role"] == "primary"]
+        for backup in (i for i in instances if i["kind"] == kind and i["role"] == "backup"):
+            for primary in primaries:
+                if ingest_queue(backup) == ingest_queue(primary):
+                    problems.append(
+                        "Backup %s instance %s ingests '%s', the primary %s's queue; a backup ingests what the "
+                        "primary forwards (set %s to the primary's log queue, e.g. %s_backup)."
+                        % (
+                            kind,
+                            backup["name"],
+                            ingest_queue(backup),
+                            primary["name"],
+                            "ServiceBus/ErrorQueue" if kind == "error" else "ServiceBus/AuditQueue",
+                            ingest_queue(primary),
+                        )
+                    )
+
+
+def validate_topology(topology):
+    """Validate the whole description and return it normalised (settings completed with defaults).
+
+    Raises TopologyError listing every problem at once.
+    """
+    problems = []
+    if not isinstance(topology, dict):
+        raise TopologyError("The topology must be a mapping with 'transport' and 'instances'.")
+    _check_transport(topology.get("transport"), problems)
+    raw_instances = topology.get("instances")
+    if not isinstance(raw_instances, list) or not raw_instances:
+        problems.append("'instances' must be a non-empty list of ServiceControl instances.")
+        raw_instances = []
+    instances = [i for i in (_check_instance(x, n, problems) for n, x in enumerate(raw_instances)) if i and i["name"]]
+    if not problems:
+        _check_relations(instances, problems)
+    if problems:
+        raise TopologyError("The ServiceControl topology is invalid: " + " ".join(problems))
+    transport = topology["transport"]
+    return {
+        "transport": {
+            "type": transport["type"],
+            "connection_string": transport.get("connection_string"),
+            "options": dict(transport.get("options") or {}),
+        },
+        "instances": instances,
+    }
+
+
+def instance_queues(instance):
+    """The queues an instance's own setup creates besides the ingest/log queues (facts §5)."""
+    name, kind = instance["name"], instance["kind"]
+    if kind == "error":
+        throughput = instance["settings"]["LicensingComponent/ServiceControlThroughputDataQueue"]
+        return [name, name + ".Errors", name + ".staging", throughput]
+    if kind == "audit":
+        return [name, name + ".Errors"]
+    return [name]
+
+
+def topology_queues(topology, include_instance_queues=False):
+    """All queues the topology needs, in the documented DR order and without duplicates.
+
+    Order: the standard ingest queues (error, audit), then the backup/log queues the primaries forward to,
+    then (optionally) every instance's own queues.
+    """
+    normalised = validate_topology(topology)
+    instances = normalised["instances"]
+    ordered = []
+    primaries = [i for i in instances if i["role"] == "primary"]
+    backups = [i for i in instances if i["role"] == "backup"]
+    ordered += [ingest_queue(i) for i in primaries]
+    ordered += [forward_queue(i) for i in primaries]
+    ordered += [ingest_queue(i) for i in backups]
+    ordered += [forward_queue(i) for i in backups]
+    if include_instance_queues:
+        for instance in instances:
+            ordered += instance_queues(instance)
+    result = []
+    for queue in ordered:
+        if queue and queue not in result:
+            result.append(queue)
+    return result
