@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# Copyright: servicecontrol.platform contributors
+# Copyright: (c) 2026, servicecontrol.platform contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # PRIVATE module_utils: this is not a public API. It may change at any time, and other
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import abc
 import re
+
+from ansible.module_utils.basic import missing_required_lib
 
 # ServiceControl TransportType name -> (family, variant). The family selects the implementation file;
 # the variant carries what the name itself decides (RabbitMQ queue type and routing topology).
@@ -50,6 +52,22 @@ class TransportConfigurationError(TransportError):
 
 class InvalidQueueNameError(TransportConfigurationError):
     """A queue name the transport cannot represent. Raised before anything is created."""
+
+
+class TransportDependencyError(TransportConfigurationError):
+    """A Python library the transport needs is not installed on the host running the module.
+
+    ``library`` is the pip name to report with ``missing_required_lib``; ``import_error`` is the
+    traceback text of the failed import (or None).
+    """
+
+    def __init__(self, library, import_error=None, transport_type=None):
+        self.library = library
+        self.import_error = import_error
+        super().__init__(
+            "Transport %s needs the Python library '%s' on the host that runs the module; install it there."
+            % (transport_type or "(unknown)", library)
+        )
 
 
 class Transport(abc.ABC):
@@ -263,3 +281,65 @@ SAMPLE_CONNECTION_STRINGS = {
     "MSMQ": "(none)",
     "LearningTransport": "C:\\ProgramData\\ServiceControl\\.learningtransport",
 }
+
+
+# -- module glue: the options every transport module shares -------------------------------------------
+
+#: Transport-specific module options -> the transport family that accepts them. They all default to None
+#: so that each transport applies its own default and rejects the options of other transports.
+TRANSPORT_SPECIFIC_OPTIONS = {
+    "rabbitmq_delivery_limit_policy": ("rabbitmq", dict(type="bool")),
+    "sqs_message_retention_period": ("amazonsqs", dict(type="int")),
+    "sqs_endpoint_url": ("amazonsqs", dict(type="str")),
+    "azure_service_bus_max_size_in_megabytes": ("azureservicebus", dict(type="int")),
+    "azure_service_bus_enable_partitioning": ("azureservicebus", dict(type="bool")),
+    "azure_service_bus_max_delivery_count": ("azureservicebus", dict(type="int")),
+}
+
+#: Default for the ``timeout`` option (seconds), applied to every network call of one module run.
+DEFAULT_TIMEOUT = 30
+
+
+def transport_argument_spec():
+    """Argument spec of the ``servicecontrol.platform.transport`` doc fragment (a fresh dict each call)."""
+    spec = dict(
+        transport=dict(type="str", required=True, choices=sorted(TRANSPORT_TYPES)),
+        connection_string=dict(type="str", no_log=True),
+        timeout=dict(type="int", default=DEFAULT_TIMEOUT),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+    )
+    for name, (_family, option_spec) in TRANSPORT_SPECIFIC_OPTIONS.items():
+        spec[name] = dict(option_spec)
+    return spec
+
+
+def transport_options_from_params(params):
+    """The ``options`` dict for open_transport(): common options plus the transport-specific ones given."""
+    options = {name: params.get(name) for name in sorted(COMMON_OPTIONS)}
+    for name in TRANSPORT_SPECIFIC_OPTIONS:
+        if params.get(name) is not None:
+            options[name] = params[name]
+    return options
+
+
+def fail_on_transport_error(module, exc, **result):
+    """fail_json for a TransportError: missing libraries through missing_required_lib, others verbatim."""
+    if isinstance(exc, TransportDependencyError):
+        module.fail_json(msg=missing_required_lib(exc.library), exception=exc.import_error, **result)
+    module.fail_json(msg=str(exc), **result)
+
+
+def open_transport_from_module(module):
+    """open_transport() from an AnsibleModule's parameters; fails the module with a clear message on bad input.
+
+    The transport is only constructed (connection string parsed, options checked); no I/O happens
+    until it is used as a context manager.
+    """
+    params = module.params
+    try:
+        return open_transport(
+            params["transport"], params.get("connection_string"), transport_options_from_params(params)
+        )
+    except TransportError as exc:
+        fail_on_transport_error(module, exc)
