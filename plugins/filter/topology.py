@@ -9,6 +9,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils._topology import (
     TopologyError,
+    instance_environment,
     topology_queues,
 )
 
@@ -20,6 +21,13 @@ def _topology_queues(topology, include_instance_queues=False):
         raise AnsibleFilterError(str(exc)) from None
 
 
+def _instance_environment(topology, name):
+    try:
+        return instance_environment(topology, name)
+    except TopologyError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
 class FilterModule:
     def filters(self):
-        return {"topology_queues": _topology_queues}
+        return {"topology_queues": _topology_queues, "instance_environment": _instance_environment}

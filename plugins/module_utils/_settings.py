@@ -91,3 +91,20 @@ def effective_settings(kind, settings):
         if callable(setting.default) and result.get(setting.key) in (None, ""):
             result[setting.key] = setting.default(result)
     return result
+
+
+def environment_name(key):
+    """ServiceControl's environment-variable name for a setting key (5.3.0+ rule).
+
+    ``<namespace>/<name>`` with every ``.`` and ``/`` replaced by ``_``, upper-cased; always the fully
+    qualified form, because bare names are shared by every instance type on a host and ``ServiceBus/*``
+    keys are only read fully qualified.
+    """
+    return str(key).replace(".", "_").replace("/", "_").upper()
+
+
+def format_value(value):
+    """A setting value as ServiceControl's TypeConverter reads it from text (booleans as true/false)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

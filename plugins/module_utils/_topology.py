@@ -28,6 +28,8 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._settings 
     KIND_NAMESPACES,
     SHARED_NAMESPACES,
     effective_settings,
+    environment_name,
+    format_value,
 )
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import TRANSPORT_TYPES
 
@@ -244,3 +246,32 @@ def topology_queues(topology, include_instance_queues=False):
         if queue and queue not in result:
             result.append(queue)
     return result
+
+
+def find_instance(normalised, name):
+    """The normalised instance with that name, or a TopologyError listing the names there are."""
+    for instance in normalised["instances"]:
+        if instance["name"] == name:
+            return instance
+    raise TopologyError(
+        "No instance named '%s' in the topology; it has: %s."
+        % (name, ", ".join(i["name"] for i in normalised["instances"]))
+    )
+
+
+def instance_environment(topology, name):
+    """Environment variables that configure one instance exactly as its settings say (containers, lab).
+
+    Includes the transport (``<NAMESPACE>_TRANSPORTTYPE`` and ``<NAMESPACE>_CONNECTIONSTRING``) and every
+    setting that was given or has a ServiceControl default, all fully qualified.
+    """
+    normalised = validate_topology(topology)
+    instance = find_instance(normalised, name)
+    namespace = KIND_NAMESPACES[instance["kind"]]
+    environment = {environment_name(namespace + "/TransportType"): normalised["transport"]["type"]}
+    if normalised["transport"]["connection_string"] is not None:
+        environment[environment_name(namespace + "/ConnectionString")] = normalised["transport"]["connection_string"]
+    for key, value in sorted(instance["settings"].items()):
+        if value is not None:
+            environment[environment_name(key)] = format_value(value)
+    return environment

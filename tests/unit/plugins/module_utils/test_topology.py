@@ -173,3 +173,29 @@ def test_filter_wraps_errors_for_ansible():
         topology = dr_topology()
         topology["instances"][3]["name"] = "Particular.ServiceControl.Audit"
         filters["topology_queues"](topology)
+
+
+def test_instance_environment_uses_fully_qualified_servicecontrol_names():
+    environment = FilterModule().filters()["instance_environment"](dr_topology(), "Particular.ServiceControl")
+    assert environment["SERVICECONTROL_TRANSPORTTYPE"] == "RabbitMQ.QuorumConventionalRouting"
+    assert environment["SERVICECONTROL_CONNECTIONSTRING"].endswith("password=%s" % SECRET)
+    assert environment["SERVICECONTROL_FORWARDERRORMESSAGES"] == "true"
+    assert environment["SERVICEBUS_ERRORLOGQUEUE"] == "error_backup"
+    assert environment["SERVICEBUS_ERRORQUEUE"] == "error"
+    assert environment["SERVICECONTROL_INSTANCENAME"] == "Particular.ServiceControl"
+    assert environment["LICENSINGCOMPONENT_SERVICECONTROLTHROUGHPUTDATAQUEUE"] == "ServiceControl.ThroughputData"
+    # Bare names would apply to every instance type on the host; ServiceBus/* bare names are ignored.
+    assert "FORWARDERRORMESSAGES" not in environment
+    assert "ERRORLOGQUEUE" not in environment
+
+
+def test_audit_environment_uses_the_audit_namespace():
+    environment = FilterModule().filters()["instance_environment"](dr_topology(), "Particular.ServiceControl.Audit")
+    assert environment["SERVICECONTROL_AUDIT_TRANSPORTTYPE"] == "RabbitMQ.QuorumConventionalRouting"
+    assert environment["SERVICECONTROL_AUDIT_FORWARDAUDITMESSAGES"] == "true"
+    assert environment["SERVICEBUS_AUDITLOGQUEUE"] == "audit_backup"
+
+
+def test_instance_environment_of_an_unknown_instance_lists_the_known_ones():
+    with pytest.raises(AnsibleFilterError, match="No instance named 'Nope'"):
+        FilterModule().filters()["instance_environment"](dr_topology(), "Nope")
