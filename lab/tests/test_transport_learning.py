@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from lab.transports import LabMessage, open_lab_transport
+from lab.transports import LabMessage, QueueNotFoundError, open_lab_transport
 from lab.transports.learning import LearningTransport, storage_root
 
 
@@ -98,7 +98,7 @@ def test_complete_twice_is_refused(transport):
 
 
 def test_send_to_missing_queue_fails(transport, tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(QueueNotFoundError, match="does not exist"):
         transport.send("nowhere", _message())
     assert not (tmp_path / "root" / "nowhere").exists()
     assert transport.queue_exists("error")

@@ -22,6 +22,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from lab.transports import QueueNotFoundError, parse_timespan
 from lab.transports.base import LabMessage, LabTransport
 
 TRANSPORT_TYPE = "LearningTransport"
@@ -34,8 +35,6 @@ PENDING_DIR = ".pending"
 TTBR_HEADER = "NServiceBus.Transport.Learning.TimeToBeReceived"
 
 _WINDOWS_ENV_VAR = re.compile(r"%([^%]+)%")
-# .NET TimeSpan "[-][d.]hh:mm:ss[.fffffff]".
-_TIMESPAN = re.compile(r"^(?:(?P<days>\d+)\.)?(?P<h>\d+):(?P<m>\d+):(?P<s>\d+)(?:\.(?P<frac>\d+))?$")
 
 
 def storage_root(connection_string: str) -> Path:
@@ -56,20 +55,6 @@ def serialize_headers(headers: dict[str, str]) -> str:
     text = json.dumps(headers, indent=2, ensure_ascii=False)
     # '/' only occurs inside JSON strings, so escaping it everywhere is safe.
     return text.replace("/", "\\/")
-
-
-def _parse_timespan(value: str) -> dt.timedelta:
-    match = _TIMESPAN.match(value.strip())
-    if not match:
-        raise ValueError("not a TimeSpan: %r" % value)
-    frac = match.group("frac") or "0"
-    return dt.timedelta(
-        days=int(match.group("days") or 0),
-        hours=int(match.group("h")),
-        minutes=int(match.group("m")),
-        seconds=int(match.group("s")),
-        microseconds=int((frac + "000000")[:6]),
-    )
 
 
 def _check_queue_name(name: str) -> None:
@@ -109,7 +94,9 @@ class LearningTransport(LabTransport):
     def send(self, queue: str, message: LabMessage) -> None:
         queue_dir = self.queue_path(queue)
         if not queue_dir.is_dir():
-            raise FileNotFoundError("LearningTransport queue %r does not exist (no directory %s)." % (queue, queue_dir))
+            raise QueueNotFoundError(
+                "LearningTransport queue %r does not exist (no directory %s)." % (queue, queue_dir)
+            )
         body_dir = queue_dir / BODY_DIR
         body_dir.mkdir(exist_ok=True)
         native_id = str(uuid.uuid4())
@@ -136,7 +123,9 @@ class LearningTransport(LabTransport):
     def receive(self, queue: str) -> LabMessage | None:
         queue_dir = self.queue_path(queue)
         if not queue_dir.is_dir():
-            raise FileNotFoundError("LearningTransport queue %r does not exist (no directory %s)." % (queue, queue_dir))
+            raise QueueNotFoundError(
+                "LearningTransport queue %r does not exist (no directory %s)." % (queue, queue_dir)
+            )
         for path in self._candidates(queue_dir):
             tx_dir = queue_dir / PENDING_DIR / str(uuid.uuid4())
             tx_dir.mkdir(parents=True)
@@ -167,7 +156,7 @@ class LearningTransport(LabTransport):
     @staticmethod
     def _expired(claimed: Path, ttbr: str) -> bool:
         try:
-            limit = _parse_timespan(ttbr)
+            limit = parse_timespan(ttbr)
         except ValueError:
             return False
         # A rename keeps the modification time, so it still says when the message was sent.
@@ -200,7 +189,9 @@ class LearningTransport(LabTransport):
     def depth(self, queue: str) -> int:
         queue_dir = self.queue_path(queue)
         if not queue_dir.is_dir():
-            raise FileNotFoundError("LearningTransport queue %r does not exist (no directory %s)." % (queue, queue_dir))
+            raise QueueNotFoundError(
+                "LearningTransport queue %r does not exist (no directory %s)." % (queue, queue_dir)
+            )
         # ServiceControl counts the files directly in the queue directory; claimed ones are added
         # so depth includes received-but-not-completed messages like the other transports.
         count = sum(1 for entry in os.scandir(queue_dir) if entry.is_file())
