@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from lab.transports import LabMessage, QueueNotFoundError, open_lab_transport
+from lab.transports import LabMessage, QueueNotFoundError, open_lab_transport, transport_address
 from lab.transports.postgresql import connection_settings
 
 pytestmark = pytest.mark.postgresql
@@ -196,6 +196,21 @@ def test_missing_queue_fails(postgresql_connection_string):
         with pytest.raises(QueueNotFoundError):
             transport.depth(missing)
         assert transport.queue_exists(missing) is False  # the connection is still usable
+
+
+def test_native_addresses_are_understood(raw, postgresql_connection_string):
+    name = _table(raw, "address")
+    with open_lab_transport("PostgreSQL", postgresql_connection_string) as transport:
+        address = transport_address(transport, name)
+        assert address == '"public"."%s"' % name
+        transport.create_queue(name)
+        # What an endpoint writes in NServiceBus.FailedQ reaches the same table.
+        transport.send(address, LabMessage(headers=_headers()))
+        transport.send('"%s"' % name, LabMessage(headers=_headers()))
+        assert transport.depth(name) == 2
+        assert transport.queue_exists(address)
+        assert transport.split_address('"my ""odd"" schema"."a.b"') == ('my "odd" schema', "a.b")
+        assert transport.split_address("error.log") == ("public", "error.log")
 
 
 def test_long_names_are_refused(postgresql_connection_string):

@@ -20,6 +20,7 @@ __all__ = [
     "open_lab_transport",
     "parse_key_value_connection_string",
     "parse_timespan",
+    "transport_address",
 ]
 
 #: ServiceControl TransportType names the lab emulates (5.x/6.x manifest names).
@@ -119,6 +120,14 @@ def canonical_transport_type(transport_type: str) -> str:
         "instances; other transports (SQLServer, AzureServiceBus, AmazonSQS, AzureStorageQueue, MSMQ, ...) "
         "need the real ServiceControl." % (transport_type, ", ".join(SUPPORTED_TRANSPORT_TYPES))
     )
+
+
+def transport_address(transport: LabTransport, queue: str) -> str:
+    """The native address of ``queue`` as endpoints and ServiceControl write it in headers
+    (NServiceBus.FailedQ, ReplyToAddress, ServiceControl.Retry.AcknowledgementQueue).
+    It is the queue name on every lab transport except PostgreSQL ("schema"."table")."""
+    address = getattr(transport, "transport_address", None)
+    return address(queue) if address is not None else queue
 
 
 def open_lab_transport(transport_type: str, connection_string: str) -> LabTransport:

@@ -84,6 +84,11 @@ class LearningTransport(LabTransport):
         _check_queue_name(name)
         return self.root / name
 
+    def transport_address(self, queue: str) -> str:
+        """The address endpoints write in headers (FailedQ, ReplyToAddress): the queue name itself."""
+        _check_queue_name(queue)
+        return queue
+
     def create_queue(self, name: str) -> None:
         # A sender needs <queue>/.bodies; that is all NServiceBus creates for a sending address.
         (self.queue_path(name) / BODY_DIR).mkdir(parents=True, exist_ok=True)

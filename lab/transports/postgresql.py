@@ -108,6 +108,16 @@ def _ttbr_milliseconds(headers: dict[str, str]) -> int | None:
         return None
 
 
+def _quote(name: str) -> str:
+    return '"%s"' % name.replace('"', '""')
+
+
+def _unquote(name: str) -> str:
+    if len(name) >= 2 and name.startswith('"') and name.endswith('"'):
+        return name[1:-1].replace('""', '"')
+    return name
+
+
 class _Receipt:
     def __init__(self, connection: psycopg.Connection) -> None:
         self.connection = connection
@@ -133,19 +143,45 @@ class PostgreSQLTransport(LabTransport):
             ) from None
 
     def _missing(self, queue: str) -> str:
-        return 'PostgreSQL queue table "%s"."%s" does not exist.' % (self.schema, queue)
+        return "PostgreSQL queue table %s does not exist." % self.transport_address(queue)
 
-    def table(self, name: str) -> sql.Composed:
-        """The quoted, schema-qualified table of a queue: "schema"."name"."""
-        if not name:
+    def split_address(self, queue: str) -> tuple[str, str]:
+        """(schema, table) of a queue.
+
+        A plain name is one table in the Queue Schema: ServiceControl quotes every queue it
+        provisions, so ``error.log`` is a table name. A native transport address such as
+        ``"public"."Sales"`` (what endpoints put in NServiceBus.FailedQ and ServiceControl in
+        ServiceControl.Retry.AcknowledgementQueue) is parsed like the transport does: a '.'
+        outside double quotes separates schema from table.
+        """
+        if not queue or not queue.strip():
             raise ValueError("A PostgreSQL queue name must not be empty.")
-        return sql.Identifier(self.schema, name)
+        if '"' not in queue:
+            return self.schema, queue
+        quotes = 0
+        for index, char in enumerate(queue):
+            if char == '"':
+                quotes += 1
+            elif char == "." and quotes % 2 == 0:
+                schema = _unquote(queue[:index])
+                return schema or self.schema, _unquote(queue[index + 1 :])
+        return self.schema, _unquote(queue)
+
+    def transport_address(self, queue: str) -> str:
+        """The native address of a queue, as the transport writes it in headers: "schema"."table"."""
+        schema, table = self.split_address(queue)
+        return "%s.%s" % (_quote(schema), _quote(table))
+
+    def table(self, queue: str) -> sql.Composed:
+        """The quoted, schema-qualified table of a queue for SQL statements."""
+        return sql.Identifier(*self.split_address(queue))
 
     def create_queue(self, name: str) -> None:
-        if len(name.encode("utf-8")) > MAX_TABLE_NAME_BYTES:
+        _, table = self.split_address(name)
+        if len(table.encode("utf-8")) > MAX_TABLE_NAME_BYTES:
             raise ValueError(
                 "PostgreSQL queue name %r is %d bytes long; the transport allows at most %d UTF-8 bytes."
-                % (name, len(name.encode("utf-8")), MAX_TABLE_NAME_BYTES)
+                % (table, len(table.encode("utf-8")), MAX_TABLE_NAME_BYTES)
             )
         try:
             with self._connection.transaction():
@@ -155,7 +191,7 @@ class PostgreSQLTransport(LabTransport):
 
     def queue_exists(self, name: str) -> bool:
         row = self._connection.execute(
-            "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = %s", (self.schema, name)
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = %s", self.split_address(name)
         ).fetchone()
         return row is not None
 

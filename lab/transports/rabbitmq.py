@@ -218,6 +218,10 @@ class RabbitMQTransport(LabTransport):
     def queue_arguments(self) -> dict[str, str] | None:
         return {"x-queue-type": "quorum"} if self.quorum else None
 
+    def transport_address(self, queue: str) -> str:
+        """The address endpoints write in headers (FailedQ, ReplyToAddress): the queue name itself."""
+        return queue
+
     def create_queue(self, name: str) -> None:
         channel = self._connection.channel()
         try:
