@@ -266,6 +266,8 @@ class RabbitMQTransport(Transport):
         self.delivery_limit_policy = bool(self.options.get("rabbitmq_delivery_limit_policy"))
         self.timeout = self.options.get("timeout") or DEFAULT_TIMEOUT
         self.client = None
+        #: httpx transport to use instead of the network (tests pass an httpx.MockTransport).
+        self.http_transport = None
         self._broker_version = None
         self._vhost = None
 
@@ -315,6 +317,7 @@ class RabbitMQTransport(Transport):
             timeout=httpx.Timeout(float(self.timeout)),
             verify=verify,
             headers={"content-type": "application/json"},
+            transport=self.http_transport,
         )
         try:
             self._vhost = self._request("GET", self._vhost_path(), missing_ok=True)
