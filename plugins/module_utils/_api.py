@@ -1,0 +1,726 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, servicecontrol.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE module_utils: this is not a public API. It may change at any time, and other
+# collections must not import it.
+"""The one HTTP client for ServiceControl's API (Error, Audit and Monitoring instances).
+
+Every API module builds its client with ``client_from_module(module)`` and declares its options with
+``api_argument_spec(**own_options)``; the connection options are documented once in the
+``servicecontrol.platform.connection`` doc fragment and can be set once for all API modules through
+``module_defaults: {group/servicecontrol.platform.api: {...}}``.
+
+What the client takes care of, so modules don't:
+
+* the base URL, given with or without the trailing ``/api``; routes are relative (``errors``,
+  ``configuration/remotes``) and resolved against ``<instance>/api/``, or against the instance root
+  with ``root=True`` (Monitoring instances serve their API at the root);
+* TLS (verification on by default, ``ca_path``, client certificates), timeouts, the bearer token that
+  ServiceControl 6.11+ accepts when authentication is enabled, and extra headers;
+* bounded retries with exponential backoff, only where a retry is safe (see ``RETRY_STATUSES``);
+* ServiceControl's response conventions: ``X-Particular-Version``, ``Total-Count``, ``Link`` paging,
+  202 Accepted with an empty body for asynchronous operations;
+* one exception type whose message names the method, URL and status and never contains a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import ssl
+import time
+import traceback
+from urllib.parse import parse_qs, quote, urljoin, urlsplit, urlunsplit
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.servicecontrol.platform.plugins.module_utils._version import parse_version
+
+try:
+    import httpx
+except ImportError:
+    httpx = None
+    HAS_HTTPX = False
+    HTTPX_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_HTTPX = True
+    HTTPX_IMPORT_ERROR = None
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 3
+#: Seconds before the first retry; each further retry doubles it (1, 2, 4, ...), capped at MAX_BACKOFF.
+BACKOFF_FACTOR = 1.0
+MAX_BACKOFF = 30.0
+
+#: Statuses worth retrying. They mean "not reachable right now", not "your request is wrong":
+#: 502 Bad Gateway - a reverse proxy (IIS ARR, nginx, the ServicePulse container) could not reach the
+#:     instance, typically because it is restarting;
+#: 503 Service Unavailable - the instance (or Kestrel/HTTP.sys in front of it) is starting or overloaded;
+#: 504 Gateway Timeout - a proxy gave up waiting on a slow instance.
+#: 500 is deliberately absent: ServiceControl answers 500 for its own bugs and bad data, which a retry
+#: repeats. 4xx never change on their own.
+RETRY_STATUSES = frozenset((502, 503, 504))
+
+#: Methods that can be sent twice without doing the work twice. POST and PATCH start ServiceControl
+#: operations (retry, archive, ...), so they are retried only when the caller says it is safe.
+IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE"))
+
+#: Upper bound on pages read by paginate(), against a server that keeps answering "next".
+MAX_PAGES = 100000
+
+USER_AGENT = "servicecontrol.platform (Ansible collection)"
+
+# Header values shorter than this are not scrubbed from messages: masking "1" or "on" would mangle
+# status codes and words while protecting nothing.
+_MIN_SECRET_LENGTH = 4
+_DETAIL_LIMIT = 300
+_USERINFO_RE = re.compile(r"(?<=://)[^/?#@\s]*@")
+_LINK_RE = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]*)*)")
+_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+class ServiceControlApiError(Exception):
+    """Anything that went wrong talking to ServiceControl. The message never contains a secret.
+
+    Attributes: ``instance_url`` (the API base URL), ``method``, ``route``, ``url`` (the request URL
+    without query string), ``status`` (HTTP status or None when no response arrived), ``reason``,
+    ``detail`` (a short, actionable explanation), ``attempts`` and ``body`` (the decoded error body,
+    if any, for callers that want to inspect it).
+    """
+
+    def __init__(
+        self,
+        detail,
+        *,
+        instance_url=None,
+        method=None,
+        route=None,
+        url=None,
+        status=None,
+        reason=None,
+        attempts=1,
+        body=None,
+    ):
+        self.detail = detail
+        self.instance_url = instance_url
+        self.method = method
+        self.route = route
+        self.url = url or instance_url
+        self.status = status
+        self.reason = reason
+        self.attempts = attempts
+        self.body = body
+        super().__init__(self._message())
+
+    def _message(self):
+        outcome = self.detail
+        if self.status is not None:
+            outcome = "%s %s - %s" % (self.status, self.reason or "", self.detail)
+            outcome = outcome.replace("  - ", " - ")
+        if self.method and self.url:
+            return "%s %s failed: %s" % (self.method, self.url, outcome)
+        if self.url:
+            return "%s: %s" % (self.url, outcome)
+        return outcome
+
+    def fail_kwargs(self):
+        """Keyword arguments for ``module.fail_json``: the message plus status (-1 when no response) and URL."""
+        return {"msg": str(self), "status": -1 if self.status is None else self.status, "url": self.url}
+
+
+def strip_userinfo(text):
+    """Remove ``user:password@`` from every URL in ``text``."""
+    if not text:
+        return text
+    return _USERINFO_RE.sub("", text)
+
+
+def quote_segment(value):
+    """Quote one path segment (an endpoint name, a queue address such as ``error@[dbo]``) for a route."""
+    return quote(str(value), safe="")
+
+
+def api_argument_spec(**module_options):
+    """The connection options every API module accepts, merged with the module's own options.
+
+    Mirrors the ``servicecontrol.platform.connection`` doc fragment; keep the two in step.
+    """
+    spec = {
+        "url": {"type": "str", "required": True, "aliases": ["api_url"]},
+        "timeout": {"type": "float", "default": DEFAULT_TIMEOUT},
+        "validate_certs": {"type": "bool", "default": True},
+        "ca_path": {"type": "path"},
+        "client_cert": {"type": "path"},
+        "client_key": {"type": "path", "no_log": False},
+        "token": {"type": "str", "no_log": True},
+        "headers": {"type": "dict", "no_log": True},
+        "retries": {"type": "int", "default": DEFAULT_RETRIES},
+    }
+    spec.update(module_options)
+    return spec
+
+
+def client_from_module(module, **overrides):
+    """Build a ServiceControlClient from the module's connection options, or fail the module clearly."""
+    if not HAS_HTTPX:
+        module.fail_json(msg=missing_required_lib("httpx"), exception=HTTPX_IMPORT_ERROR)
+    params = module.params
+    options = {
+        "url": params["url"],
+        "timeout": params["timeout"],
+        "validate_certs": params["validate_certs"],
+        "ca_path": params["ca_path"],
+        "client_cert": params["client_cert"],
+        "client_key": params["client_key"],
+        "token": params["token"],
+        "headers": params["headers"],
+        "retries": params["retries"],
+    }
+    options.update(overrides)
+    try:
+        return ServiceControlClient(**options)
+    except ServiceControlApiError as exc:
+        module.fail_json(**exc.fail_kwargs())
+    return None  # unreachable: fail_json exits
+
+
+def split_instance_url(url):
+    """Return ``(instance_url, api_url)`` for a URL given with or without ``/api``, both ending in ``/``.
+
+    ``http://sc:33333``, ``http://sc:33333/`` and ``http://sc:33333/api/`` all give
+    ``("http://sc:33333/", "http://sc:33333/api/")``; a virtual directory (``http://host/sc/api``) is kept.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise ServiceControlApiError(
+            "url is empty; set it to the instance's API address, e.g. http://servicecontrol:33333/api"
+        )
+    text = url.strip()
+    shown = strip_userinfo(text)
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise ServiceControlApiError(
+            "url '%s' is not a valid URL (%s); use e.g. http://servicecontrol:33333/api" % (shown, exc)
+        ) from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise ServiceControlApiError(
+            "url '%s' must be an http:// or https:// address with a host, e.g. http://servicecontrol:33333/api" % shown
+        )
+    if parts.query or parts.fragment:
+        raise ServiceControlApiError(
+            "url '%s' must not contain a query string or fragment; give the instance's base address" % shown
+        )
+    path = parts.path.rstrip("/")
+    if path.lower().endswith("/api"):
+        path = path[: -len("/api")]
+    instance_url = urlunsplit((parts.scheme.lower(), parts.netloc, path + "/", "", ""))
+    return instance_url, instance_url + "api/"
+
+
+class ApiResponse:
+    """One ServiceControl response: status, headers and the decoded ServiceControl conventions."""
+
+    def __init__(self, client, response, *, method, route, url, attempts):
+        self._client = client
+        self.method = method
+        self.route = route
+        self.url = url
+        self.status = response.status_code
+        self.reason = response.reason_phrase
+        self.headers = response.headers
+        self.content = response.content
+        self.attempts = attempts
+        #: The raw ``X-Particular-Version`` header, or None.
+        self.version_text = response.headers.get("x-particular-version")
+        #: The parsed version (comparable with ``>= Version("4.33.0")``), or None when absent or unknown.
+        self.version = parse_version(self.version_text)
+
+    @property
+    def ok(self):
+        return 200 <= self.status < 300
+
+    @property
+    def total_count(self):
+        """The ``Total-Count`` header as an int, or None when the route does not send it."""
+        value = self.headers.get("total-count")
+        if value is None:
+            return None
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+
+    @property
+    def links(self):
+        """``Link`` header targets by relation (``next``, ``prev``, ``first``, ``last``), as sent."""
+        return parse_link_header(", ".join(self.headers.get_list("link")))
+
+    @property
+    def content_type(self):
+        return self.headers.get("content-type", "")
+
+    def json(self):
+        """The decoded body; None for an empty body (e.g. 202 Accepted from an asynchronous operation)."""
+        if not self.content or not self.content.strip():
+            return None
+        try:
+            # json.loads detects UTF-8/16/32 itself; ServiceControl always sends UTF-8.
+            return json.loads(self.content)
+        except ValueError as exc:
+            detail = (
+                "the response is not valid JSON (%s, content type '%s'); check that url points at a ServiceControl API"
+                % (
+                    _first_line(str(exc)),
+                    self.content_type or "none",
+                )
+            )
+            raise self._client.error(self, detail) from None
+
+
+def parse_link_header(value):
+    """Parse an RFC 5988/8288 ``Link`` header into ``{rel: target}`` (first target wins per rel)."""
+    links = {}
+    for match in _LINK_RE.finditer(value or ""):
+        target, params = match.group(1).strip(), match.group(2)
+        for param in params.split(";"):
+            name, _sep, rel_value = param.strip().partition("=")
+            if name.strip().lower() != "rel":
+                continue
+            for rel in rel_value.strip().strip('"').split():
+                links.setdefault(rel.lower(), target)
+    return links
+
+
+class ServiceControlClient:
+    """HTTP client for one ServiceControl instance. Use as a context manager, or call close().
+
+    Public interface:
+
+    * ``request(method, route, *, params=None, body=None, root=False, retry=None, headers=None)`` ->
+      ApiResponse; raises ServiceControlApiError on any non-2xx status or transport failure;
+    * ``get``, ``head``, ``delete``, ``put`` (retried), ``post``, ``patch`` (retried only with
+      ``retry=True``) - the same arguments minus the method; ``body`` is sent as JSON;
+    * ``get_json(route, *, params=None, root=False)`` -> decoded body (None when empty);
+    * ``count(route, *, params=None, method="HEAD")`` -> int from ``Total-Count``;
+    * ``paginate(route, *, params=None, per_page=None)`` -> iterator over the items of every page;
+    * ``version`` -> Version of the last response (None without the header); ``last_response``;
+    * ``instance_url``/``api_url`` (userinfo stripped) and ``url_for(route, root=False)``.
+    """
+
+    def __init__(
+        self,
+        url,
+        *,
+        timeout=DEFAULT_TIMEOUT,
+        validate_certs=True,
+        ca_path=None,
+        client_cert=None,
+        client_key=None,
+        token=None,
+        headers=None,
+        retries=DEFAULT_RETRIES,
+        backoff_factor=BACKOFF_FACTOR,
+        max_backoff=MAX_BACKOFF,
+        transport=None,
+        on_retry=None,
+    ):
+        if not HAS_HTTPX:
+            raise ServiceControlApiError(missing_required_lib("httpx"))
+        self._instance_url, self._api_url = split_instance_url(url)
+        self.instance_url = strip_userinfo(self._instance_url)
+        self.api_url = strip_userinfo(self._api_url)
+
+        self.timeout = float(DEFAULT_TIMEOUT if timeout is None else timeout)
+        if self.timeout <= 0:
+            raise self._config_error("timeout must be a positive number of seconds, got %s" % timeout)
+        self.retries = DEFAULT_RETRIES if retries is None else int(retries)
+        if self.retries < 0:
+            raise self._config_error("retries must be 0 or more, got %s" % retries)
+        self.backoff_factor = backoff_factor
+        self.max_backoff = max_backoff
+        self.on_retry = on_retry
+        self.has_token = bool(token)
+        self.last_response = None
+
+        extra_headers = self._check_headers(headers)
+        self._secrets = [s for s in [token, *extra_headers.values()] if s and len(s) >= _MIN_SECRET_LENGTH]
+        if token and urlsplit(self._api_url).username is not None:
+            raise self._config_error(
+                "url contains credentials (user:password@) and token is set; use only one way to authenticate"
+            )
+
+        base_headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        base_headers.update(extra_headers)
+        if token:
+            base_headers["Authorization"] = "Bearer %s" % token
+
+        verify = self._tls_verify(bool(validate_certs), ca_path, client_cert, client_key)
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(self.timeout),
+            verify=verify,
+            headers=base_headers,
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    def close(self):
+        self._http.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    @property
+    def version(self):
+        """Version from the last response's ``X-Particular-Version`` header, or None."""
+        return self.last_response.version if self.last_response is not None else None
+
+    # -- requests -------------------------------------------------------------------------------------
+
+    def url_for(self, route="", root=False):
+        """Absolute URL of a route relative to the API (``errors``) or, with ``root=True``, the instance root."""
+        base = self._instance_url if root else self._api_url
+        return base + (route or "").lstrip("/")
+
+    def request(self, method, route="", *, params=None, body=None, root=False, retry=None, headers=None):
+        """Send one request (with retries where safe) and return an ApiResponse for a 2xx status.
+
+        ``retry`` None retries idempotent methods only; True/False forces it for this call.
+        """
+        return self._send(
+            method, self.url_for(route, root=root), route, params=params, body=body, retry=retry, headers=headers
+        )
+
+    def get(self, route="", *, params=None, root=False, retry=None, headers=None):
+        return self.request("GET", route, params=params, root=root, retry=retry, headers=headers)
+
+    def head(self, route="", *, params=None, root=False, retry=None, headers=None):
+        return self.request("HEAD", route, params=params, root=root, retry=retry, headers=headers)
+
+    def delete(self, route, *, params=None, body=None, root=False, retry=None, headers=None):
+        return self.request("DELETE", route, params=params, body=body, root=root, retry=retry, headers=headers)
+
+    def put(self, route, *, body=None, params=None, root=False, retry=None, headers=None):
+        return self.request("PUT", route, params=params, body=body, root=root, retry=retry, headers=headers)
+
+    def post(self, route, *, body=None, params=None, root=False, retry=False, headers=None):
+        return self.request("POST", route, params=params, body=body, root=root, retry=retry, headers=headers)
+
+    def patch(self, route, *, body=None, params=None, root=False, retry=False, headers=None):
+        return self.request("PATCH", route, params=params, body=body, root=root, retry=retry, headers=headers)
+
+    def get_json(self, route="", *, params=None, root=False):
+        return self.get(route, params=params, root=root).json()
+
+    def count(self, route, *, params=None, method="HEAD"):
+        """The ``Total-Count`` of a list route, e.g. ``count("errors", params={"status": "unresolved"})``.
+
+        HEAD is the cheap form ServiceControl offers for ``errors`` and group errors; use
+        ``method="GET"`` (with ``per_page=1``) for routes without HEAD, such as audit ``messages``.
+        """
+        response = self.request(method, route, params=params)
+        if response.total_count is None:
+            raise self.error(response, "the response has no Total-Count header, so this route cannot be counted")
+        return response.total_count
+
+    def paginate(self, route, *, params=None, per_page=None):
+        """Yield the items of a list route across all pages.
+
+        Follows ``Link: <...>; rel="next"`` (ServiceControl sends the target relative to the API, e.g.
+        ``errors?page=2&per_page=50``). ServiceControl omits Link when the total is 50 or less whatever
+        ``per_page`` is, so when Link is absent and ``Total-Count`` says items are missing, the next page
+        is requested by number.
+        """
+        query = dict(params or {})
+        if per_page:
+            query["per_page"] = per_page
+        page = _as_int(query.get("page"), 1)
+        url, label, send_params = self.url_for(route), route, query
+        visited = set()
+        yielded = 0
+        for _page_index in range(MAX_PAGES):
+            response = self._send("GET", url, label, params=send_params)
+            items = response.json()
+            if items is None:
+                items = []
+            if not isinstance(items, list):
+                raise self.error(response, "expected a JSON array of items, got %s" % type(items).__name__)
+            yield from items
+            yielded += len(items)
+            if not items:
+                return
+            next_target = response.links.get("next")
+            if next_target:
+                url = self._resolve_link(response, next_target)
+                if url in visited:
+                    return
+                visited.add(url)
+                label, send_params = next_target, None
+                page = _as_int(parse_qs(urlsplit(url).query).get("page", [None])[0], page + 1)
+                continue
+            total = response.total_count
+            if total is None or yielded >= total:
+                return
+            page += 1
+            url, label, send_params = self.url_for(route), route, dict(query, page=page)
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    def _send(self, method, url, route, *, params=None, body=None, retry=None, headers=None):
+        method = method.upper()
+        may_retry = (method in IDEMPOTENT_METHODS) if retry is None else bool(retry)
+        attempts_allowed = 1 + (self.retries if may_retry else 0)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._http.request(method, url, params=params, json=body, headers=headers)
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                retryable = _is_retryable_transport_error(exc)
+                if retryable and attempt < attempts_allowed:
+                    self._wait(attempt, None, _first_line(self._redact(str(exc))) or type(exc).__name__)
+                    continue
+                raise self._transport_error(method, url, route, exc, attempt) from None
+            if response.status_code in RETRY_STATUSES and attempt < attempts_allowed:
+                response.close()
+                self._wait(attempt, response, "%s %s" % (response.status_code, response.reason_phrase))
+                continue
+            break
+        result = ApiResponse(self, response, method=method, route=route, url=self._display(url), attempts=attempt)
+        self.last_response = result
+        if not result.ok:
+            raise self.error(result, self._status_detail(result), body=self._redact_body(self._error_body(result)))
+        return result
+
+    def _wait(self, attempt, response, reason):
+        delay = min(self.backoff_factor * (2 ** (attempt - 1)), self.max_backoff)
+        retry_after = response.headers.get("retry-after") if response is not None else None
+        if retry_after and retry_after.strip().isdigit():
+            delay = min(max(delay, float(retry_after.strip())), self.max_backoff)
+        if self.on_retry is not None:
+            self.on_retry(attempt, delay, reason)
+        time.sleep(delay)
+
+    def error(self, response, detail, body=None):
+        """A ServiceControlApiError about ``response`` (for callers that find a 2xx response unusable)."""
+        return ServiceControlApiError(
+            self._redact(detail),
+            instance_url=self.api_url,
+            method=response.method,
+            route=response.route,
+            url=response.url,
+            status=response.status,
+            reason=response.reason,
+            attempts=response.attempts,
+            body=body,
+        )
+
+    def _config_error(self, detail):
+        return ServiceControlApiError(self._redact(detail), instance_url=self.api_url)
+
+    def _display(self, url):
+        parts = urlsplit(strip_userinfo(url))
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+    def _redact(self, text):
+        text = strip_userinfo(text or "")
+        for secret in getattr(self, "_secrets", ()):
+            text = text.replace(secret, "********")
+        return text
+
+    def _redact_body(self, body):
+        if body is None:
+            return None
+        if isinstance(body, str):
+            return self._redact(body)
+        return json.loads(self._redact(json.dumps(body)))
+
+    def _status_detail(self, response):
+        status = response.status
+        tried = " (gave up after %d attempts)" % response.attempts if response.attempts > 1 else ""
+        if status == 401:
+            hint = (
+                "the instance rejected the token (expired, invalid or issued for another audience); obtain a new token"
+                if self.has_token
+                else "the instance requires authentication; set token"
+            )
+        elif status == 403:
+            hint = (
+                "the token is valid but lacks the permission this call needs (role-based access, ServiceControl 6.18+)"
+            )
+        elif status == 404:
+            hint = "not found; check that url points at the ServiceControl instance and that its version has this route"
+        elif status == 500:
+            hint = "ServiceControl reported an internal error; see the instance's log"
+        elif status in RETRY_STATUSES:
+            hint = "the instance, or a proxy in front of it, is unavailable (starting, stopping or overloaded)"
+        elif 300 <= status < 400:
+            location = self._display(response.headers.get("location", "")) or "another address"
+            hint = "redirected to %s; set url to the final address" % location
+        else:
+            hint = "the request was refused"
+        server_says = self._server_message(response)
+        if server_says:
+            hint = "%s; ServiceControl said: %s" % (hint, server_says)
+        return hint + tried
+
+    def _error_body(self, response):
+        try:
+            return response.json()
+        except ServiceControlApiError:
+            return _truncate(response.content.decode("utf-8", "replace"))
+
+    def _server_message(self, response):
+        if not response.content or not response.content.strip():
+            return ""
+        try:
+            data = json.loads(response.content.decode("utf-8", "replace"))
+        except ValueError:
+            # HTML error pages (IIS, proxies) say nothing useful in their first line.
+            if "html" in response.content_type:
+                return ""
+            return self._redact(_truncate(_first_line(response.content.decode("utf-8", "replace"))))
+        if isinstance(data, dict):
+            for key in ("message", "Message", "detail", "title", "error", "Error"):
+                if isinstance(data.get(key), str) and data[key].strip():
+                    return self._redact(_truncate(data[key].strip()))
+        return ""
+
+    def _transport_error(self, method, url, route, exc, attempts):
+        raw = _first_line(self._redact(str(exc))) or type(exc).__name__
+        tried = " (gave up after %d attempts)" % attempts if attempts > 1 else ""
+        if _is_tls_failure(exc):
+            if _is_certificate_failure(exc):
+                detail = (
+                    "TLS certificate verification failed (%s); set ca_path to the CA that signed the instance's "
+                    "certificate, or validate_certs=false to skip verification (insecure)" % raw
+                )
+            else:
+                detail = (
+                    "TLS handshake failed (%s); check that url uses the scheme (http or https) the instance listens "
+                    "on, and client_cert/client_key if it requires a client certificate" % raw
+                )
+        elif isinstance(exc, httpx.ConnectTimeout):
+            detail = "connection timed out after %gs; check url, firewalls and that the instance is running" % (
+                self.timeout
+            )
+        elif isinstance(exc, httpx.TimeoutException):
+            detail = "no response within %gs; raise timeout or check the instance's load" % self.timeout
+        elif isinstance(exc, httpx.ConnectError):
+            detail = "cannot connect (%s); check url and that the instance is running" % raw
+        elif isinstance(exc, httpx.InvalidURL) or isinstance(exc, httpx.UnsupportedProtocol):
+            detail = "invalid request URL (%s)" % raw
+        else:
+            detail = "the connection failed (%s)" % raw
+        return ServiceControlApiError(
+            detail + tried,
+            instance_url=self.api_url,
+            method=method,
+            route=route,
+            url=self._display(url),
+            attempts=attempts,
+        )
+
+    def _resolve_link(self, response, target):
+        url = urljoin(self._api_url, target)
+        here, there = urlsplit(self._api_url), urlsplit(url)
+        # The token goes with every request: never follow a link to another host.
+        if (here.scheme, here.hostname, here.port) != (there.scheme, there.hostname, there.port):
+            raise self.error(response, "the Link header points to another host; refusing to send credentials there")
+        return url
+
+    def _check_headers(self, headers):
+        if not headers:
+            return {}
+        if not isinstance(headers, dict):
+            raise self._config_error("headers must be a dictionary of header names and values")
+        checked = {}
+        for raw_name, value in headers.items():
+            name = str(raw_name).strip()
+            if not _HEADER_NAME_RE.match(name):
+                raise self._config_error("headers has an invalid header name '%s'" % name)
+            if value is None or isinstance(value, (dict, list)):
+                raise self._config_error("headers: the value of '%s' must be a string" % name)
+            checked[name] = str(value)
+        return checked
+
+    def _tls_verify(self, validate_certs, ca_path, client_cert, client_key):
+        if client_key and not client_cert:
+            raise self._config_error(
+                "client_key is set without client_cert; set both, or client_cert alone for a PEM with both"
+            )
+        if not validate_certs and not client_cert:
+            return False
+        if validate_certs and not ca_path and not client_cert:
+            # httpx's own default: the certifi bundle, or SSL_CERT_FILE/SSL_CERT_DIR when set.
+            return True
+        try:
+            if validate_certs and ca_path:
+                if os.path.isdir(ca_path):
+                    context = ssl.create_default_context(capath=ca_path)
+                else:
+                    context = ssl.create_default_context(cafile=ca_path)
+            else:
+                context = httpx.create_ssl_context()
+            if not validate_certs:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            if client_cert:
+                context.load_cert_chain(client_cert, client_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise self._config_error(
+                "cannot load the TLS files (ca_path, client_cert, client_key): %s" % _first_line(str(exc))
+            ) from None
+        return context
+
+
+def _is_retryable_transport_error(exc):
+    if _is_tls_failure(exc):
+        return False
+    return isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError))
+
+
+def _exception_chain(exc):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def _is_tls_failure(exc):
+    for link in _exception_chain(exc):
+        if isinstance(link, ssl.SSLError):
+            return True
+    return "[SSL" in str(exc) or "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def _is_certificate_failure(exc):
+    for link in _exception_chain(exc):
+        if isinstance(link, ssl.SSLCertVerificationError):
+            return True
+    text = str(exc)
+    return "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text
+
+
+def _first_line(text):
+    return (text or "").strip().splitlines()[0].strip() if (text or "").strip() else ""
+
+
+def _truncate(text):
+    return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 3] + "..."
+
+
+def _as_int(value, default):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
