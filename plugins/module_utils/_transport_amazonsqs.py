@@ -1,0 +1,415 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, servicecontrol.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE module_utils: this is not a public API. It may change at any time, and other
+# collections must not import it.
+"""Amazon SQS transport (ServiceControl TransportType ``AmazonSQS``), on boto3.
+
+Queues are created the way NServiceBus.AmazonSQS creates a sending address: ``CreateQueue`` with no
+attributes, then a separate ``SetQueueAttributes`` call for ``MessageRetentionPeriod`` (the transport's
+MaxTimeToLive, 4 days by default). Every other attribute keeps the AWS default. Names follow the
+transport's ``GetSqsQueueName``: the ``QueueNamePrefix``, an 80-character limit and the replacement of
+every character SQS does not accept by ``-``.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+import unicodedata
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
+    InvalidQueueNameError,
+    Transport,
+    TransportConfigurationError,
+    TransportError,
+    parse_key_value_connection_string,
+)
+
+try:
+    import boto3
+    import botocore.config
+    import botocore.exceptions
+except ImportError:
+    HAS_BOTO3 = False
+    BOTO3_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_BOTO3 = True
+    BOTO3_IMPORT_ERROR = None
+
+#: NServiceBus.AmazonSQS default MaxTimeToLive (4 days), applied as MessageRetentionPeriod.
+DEFAULT_MESSAGE_RETENTION_PERIOD = 345600
+#: The transport accepts a MaxTimeToLive above one minute and up to 14 days (the SQS maximum).
+MIN_MESSAGE_RETENTION_PERIOD_EXCLUSIVE = 60
+MAX_MESSAGE_RETENTION_PERIOD = 1209600
+#: GetSqsQueueName rejects longer names (prefix included); SQS's own limit is also 80.
+MAX_QUEUE_NAME_LENGTH = 80
+FIFO_SUFFIX = ".fifo"
+DEFAULT_TIMEOUT = 30
+
+#: Keys ServiceControl reads from an AmazonSQS connection string (SQSTransportConnectionString), lower-cased.
+CONNECTION_STRING_KEYS = {
+    "region": "Region",
+    "queuenameprefix": "QueueNamePrefix",
+    "topicnameprefix": "TopicNamePrefix",
+    "accesskeyid": "AccessKeyId",
+    "secretaccesskey": "SecretAccessKey",
+    "s3bucketforlargemessages": "S3BucketForLargeMessages",
+    "s3keyprefix": "S3KeyPrefix",
+    "donotwrapoutgoingmessages": "DoNotWrapOutgoingMessages",
+    "reservedbytesinmessagesize": "ReservedBytesInMessageSize",
+}
+
+_REGION_FORMAT = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_SQS_NAME_CHARACTERS = re.compile(r"^[A-Za-z0-9_-]+$")
+
+_RETENTION_NOTE = (
+    "SQS deletes every message older than message_retention_period seconds, including failed messages "
+    "waiting in an error queue that ServiceControl has not ingested yet."
+)
+
+
+def _is_letter_or_digit(char):
+    """.NET char.IsLetterOrDigit: any Unicode letter (L*) or decimal digit (Nd)."""
+    category = unicodedata.category(char)
+    return category.startswith("L") or category == "Nd"
+
+
+def _utf16_length(text):
+    """Length as .NET counts it (UTF-16 code units), which is what the 80-character check uses."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def sqs_queue_name(address, queue_name_prefix=None):
+    """NServiceBus.AmazonSQS GetSqsQueueName: the physical SQS queue name of a logical address.
+
+    The prefix is prepended unless the address already starts with it; a result longer than 80
+    characters is an error (no truncation or hashing); then every character that is not a letter,
+    digit, ``-`` or ``_`` becomes ``-``, except a trailing ``.fifo``.
+    """
+    if address is None or not str(address).strip():
+        raise InvalidQueueNameError("An Amazon SQS queue name must not be empty.")
+    address = str(address)
+    prefix = queue_name_prefix or ""
+    name = address if prefix and address.startswith(prefix) else prefix + address
+    if _utf16_length(name) > MAX_QUEUE_NAME_LENGTH:
+        raise InvalidQueueNameError(
+            "Queue '%s' with the QueueNamePrefix '%s' is %d characters long; Amazon SQS queue names are limited to "
+            "%d characters and NServiceBus does not shorten them. Use a shorter queue name or prefix."
+            % (address, prefix, _utf16_length(name), MAX_QUEUE_NAME_LENGTH)
+        )
+    keep_tail = len(FIFO_SUFFIX) if name.endswith(FIFO_SUFFIX) else 0
+    head, tail = name[: len(name) - keep_tail], name[len(name) - keep_tail :]
+    return "".join(c if _is_letter_or_digit(c) or c in "-_" else "-" for c in head) + tail
+
+
+def parse_sqs_connection_string(connection_string):
+    """Parse ServiceControl's AmazonSQS connection string into {CanonicalKey: value}.
+
+    An empty string is valid: ServiceControl then takes region and credentials from the environment.
+    """
+    if connection_string is None or not str(connection_string).strip():
+        return {}
+    parsed = parse_key_value_connection_string(connection_string, "AmazonSQS")
+    unknown = sorted(key for key in parsed if key not in CONNECTION_STRING_KEYS)
+    if unknown:
+        raise TransportConfigurationError(
+            "The AmazonSQS connection string has unknown key(s): %s. ServiceControl accepts: %s."
+            % (", ".join(unknown), ", ".join(CONNECTION_STRING_KEYS.values()))
+        )
+    settings = {CONNECTION_STRING_KEYS[key]: value for key, value in parsed.items()}
+    has_key_id = bool(settings.get("AccessKeyId"))
+    has_secret = bool(settings.get("SecretAccessKey"))
+    if has_key_id != has_secret:
+        raise TransportConfigurationError(
+            "The AmazonSQS connection string sets %s without %s. Give both, or neither to use the standard AWS "
+            "credential chain (environment, shared config, instance role)."
+            % (("AccessKeyId", "SecretAccessKey") if has_key_id else ("SecretAccessKey", "AccessKeyId"))
+        )
+    region = settings.get("Region")
+    if region and not _REGION_FORMAT.match(region):
+        raise TransportConfigurationError(
+            "The AmazonSQS connection string has Region '%s', which is not an AWS region name such as "
+            "'us-east-1' or 'eu-west-2'." % region
+        )
+    if has_key_id and not region:
+        raise TransportConfigurationError(
+            "The AmazonSQS connection string gives AccessKeyId/SecretAccessKey but no Region; ServiceControl "
+            "requires Region with explicit credentials. Add Region=<aws-region>."
+        )
+    return settings
+
+
+def validate_retention_period(value):
+    """Return the MessageRetentionPeriod to apply (seconds), or raise a configuration error."""
+    if value is None:
+        return DEFAULT_MESSAGE_RETENTION_PERIOD
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        seconds = None
+    if seconds is None or isinstance(value, bool) or str(seconds) != str(value).strip():
+        raise TransportConfigurationError(
+            "sqs_message_retention_period must be a whole number of seconds; got '%s'." % (value,)
+        )
+    if not MIN_MESSAGE_RETENTION_PERIOD_EXCLUSIVE < seconds <= MAX_MESSAGE_RETENTION_PERIOD:
+        raise TransportConfigurationError(
+            "sqs_message_retention_period is %d seconds; NServiceBus.AmazonSQS accepts more than %d seconds and at "
+            "most %d seconds (14 days). The transport's default is %d (4 days)."
+            % (
+                seconds,
+                MIN_MESSAGE_RETENTION_PERIOD_EXCLUSIVE,
+                MAX_MESSAGE_RETENTION_PERIOD,
+                DEFAULT_MESSAGE_RETENTION_PERIOD,
+            )
+        )
+    return seconds
+
+
+class AmazonSqsTransport(Transport):
+    """ServiceControl's ``AmazonSQS`` transport: standard SQS queues."""
+
+    supported_options = frozenset(("sqs_message_retention_period", "sqs_endpoint_url"))
+
+    def __init__(self, transport_type, connection_string, variant=None, options=None):
+        super().__init__(transport_type, connection_string, variant=variant, options=options)
+        self.settings = parse_sqs_connection_string(connection_string)
+        self.queue_name_prefix = self.settings.get("QueueNamePrefix") or ""
+        self.retention_period = validate_retention_period(self.options.get("sqs_message_retention_period"))
+        self.endpoint_url = self.options.get("sqs_endpoint_url") or None
+        self.client = None
+
+    # -- naming --------------------------------------------------------------------------------------
+    def physical_name(self, name):
+        physical = sqs_queue_name(name, self.queue_name_prefix)
+        if physical.endswith(FIFO_SUFFIX):
+            raise InvalidQueueNameError(
+                "Queue '%s' maps to '%s', a FIFO queue name. ServiceControl's queues are standard SQS queues: "
+                "NServiceBus creates them without the FifoQueue attribute, which SQS requires for a '.fifo' name. "
+                "Use a name without the '.fifo' suffix." % (name, physical)
+            )
+        if not _SQS_NAME_CHARACTERS.match(physical):
+            raise InvalidQueueNameError(
+                "Queue '%s' maps to '%s', which SQS rejects: NServiceBus keeps non-ASCII letters and digits, but SQS "
+                "queue names may only contain ASCII letters, digits, '-' and '_'. Use an ASCII name." % (name, physical)
+            )
+        return physical
+
+    # -- connection ----------------------------------------------------------------------------------
+    def open(self):
+        if not HAS_BOTO3:
+            raise TransportConfigurationError(
+                "%s (import error: %s)" % (missing_required_lib("boto3"), BOTO3_IMPORT_ERROR.strip().splitlines()[-1])
+            )
+        timeout = self.options.get("timeout") or DEFAULT_TIMEOUT
+        verify = False if self.options.get("validate_certs") is False else (self.options.get("ca_path") or True)
+        session = boto3.session.Session(
+            aws_access_key_id=self.settings.get("AccessKeyId") or None,
+            aws_secret_access_key=self.settings.get("SecretAccessKey") or None,
+            region_name=self.settings.get("Region") or None,
+        )
+        if not session.region_name:
+            raise TransportConfigurationError(
+                "No AWS region for the AmazonSQS transport: add Region=<aws-region> to the connection string or "
+                "configure a default region (AWS_REGION / AWS_DEFAULT_REGION or the shared AWS config)."
+            )
+        config = botocore.config.Config(
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            retries={"max_attempts": 2, "mode": "standard"},
+        )
+        try:
+            # endpoint_url=None lets botocore apply AWS_ENDPOINT_URL(_SQS) itself.
+            self.client = session.client("sqs", endpoint_url=self.endpoint_url, verify=verify, config=config)
+        except (botocore.exceptions.BotoCoreError, ValueError) as exc:
+            raise TransportConfigurationError(
+                "Could not set up the Amazon SQS client: %s" % self._scrub(str(exc))
+            ) from None
+
+    def close(self):
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    # -- queue operations ----------------------------------------------------------------------------
+    def describe(self, name):
+        physical = self.physical_name(name)
+        url = self._queue_url(physical)
+        if url is None:
+            return self._absent(name, physical)
+        attributes = self._call(
+            "GetQueueAttributes",
+            physical,
+            self._client().get_queue_attributes,
+            QueueUrl=url,
+            AttributeNames=[
+                "MessageRetentionPeriod",
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        ).get("Attributes", {})
+        return {
+            "name": name,
+            "physical_name": physical,
+            "exists": True,
+            "depth": _int_or_none(attributes.get("ApproximateNumberOfMessages")),
+            "properties": {
+                "message_retention_period": _int_or_none(attributes.get("MessageRetentionPeriod")),
+                "approximate_number_of_messages_not_visible": _int_or_none(
+                    attributes.get("ApproximateNumberOfMessagesNotVisible")
+                ),
+                "approximate_number_of_messages_delayed": _int_or_none(
+                    attributes.get("ApproximateNumberOfMessagesDelayed")
+                ),
+                "message_retention_note": _RETENTION_NOTE,
+            },
+        }
+
+    def ensure(self, name, check_mode=False):
+        before = self.describe(name)
+        physical = before["physical_name"]
+        retention_command = "SetQueueAttributes QueueName=%s MessageRetentionPeriod=%d" % (
+            physical,
+            self.retention_period,
+        )
+        if not before["exists"]:
+            commands = ["CreateQueue QueueName=%s" % physical, retention_command]
+            if not check_mode:
+                response = self._call("CreateQueue", physical, self._client().create_queue, QueueName=physical)
+                self._set_retention(physical, response["QueueUrl"])
+            after = {
+                "name": name,
+                "physical_name": physical,
+                "exists": True,
+                "depth": 0,
+                "properties": {
+                    "message_retention_period": self.retention_period,
+                    "approximate_number_of_messages_not_visible": 0,
+                    "approximate_number_of_messages_delayed": 0,
+                    "message_retention_note": _RETENTION_NOTE,
+                },
+            }
+            return _result("created", before, after, commands)
+        if before["properties"]["message_retention_period"] == self.retention_period:
+            return _result("existed", before, before, [])
+        if not check_mode:
+            self._set_retention(physical, self._queue_url(physical, must_exist=True))
+        after = _copy_state(before)
+        after["properties"]["message_retention_period"] = self.retention_period
+        return _result("updated", before, after, [retention_command])
+
+    def delete(self, name, check_mode=False):
+        before = self.describe(name)
+        physical = before["physical_name"]
+        if not before["exists"]:
+            return _result("absent", before, before, [])
+        if not check_mode:
+            url = self._queue_url(physical)
+            if url is not None:
+                self._call("DeleteQueue", physical, self._client().delete_queue, QueueUrl=url)
+        return _result("deleted", before, self._absent(name, physical), ["DeleteQueue QueueName=%s" % physical])
+
+    def depth(self, name):
+        physical = self.physical_name(name)
+        url = self._queue_url(physical)
+        if url is None:
+            return None
+        attributes = self._call(
+            "GetQueueAttributes",
+            physical,
+            self._client().get_queue_attributes,
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages"],
+        ).get("Attributes", {})
+        return _int_or_none(attributes.get("ApproximateNumberOfMessages"))
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _client(self):
+        if self.client is None:
+            raise TransportError("The Amazon SQS transport is not open; use it as a context manager.")
+        return self.client
+
+    def _queue_url(self, physical, must_exist=False):
+        try:
+            return self._client().get_queue_url(QueueName=physical)["QueueUrl"]
+        except botocore.exceptions.ClientError as exc:
+            if _error_code(exc) in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist") and not must_exist:
+                return None
+            raise self._error("GetQueueUrl", physical, exc) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self._error("GetQueueUrl", physical, exc) from None
+
+    def _set_retention(self, physical, url):
+        self._call(
+            "SetQueueAttributes",
+            physical,
+            self._client().set_queue_attributes,
+            QueueUrl=url,
+            Attributes={"MessageRetentionPeriod": str(self.retention_period)},
+        )
+
+    def _call(self, operation, physical, method, **kwargs):
+        try:
+            return method(**kwargs)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            raise self._error(operation, physical, exc) from None
+
+    def _error(self, operation, physical, exc):
+        if isinstance(exc, botocore.exceptions.NoCredentialsError):
+            detail = (
+                "no AWS credentials found. Add AccessKeyId and SecretAccessKey to the connection string or "
+                "configure the standard AWS credential chain"
+            )
+        elif isinstance(exc, botocore.exceptions.ClientError):
+            error = exc.response.get("Error", {})
+            detail = "%s: %s" % (error.get("Code", "error"), error.get("Message", ""))
+        else:
+            detail = str(exc)
+        return TransportError(
+            "Amazon SQS %s for queue '%s' failed: %s." % (operation, physical, self._scrub(detail).rstrip("."))
+        )
+
+    def _scrub(self, text):
+        """Remove the connection string's secrets from a message (defence in depth)."""
+        for secret in (self.settings.get("SecretAccessKey"),):
+            if secret:
+                text = text.replace(secret, "********")
+        return text
+
+    @staticmethod
+    def _absent(name, physical):
+        return {"name": name, "physical_name": physical, "exists": False, "depth": None, "properties": {}}
+
+
+def _error_code(exc):
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _copy_state(state):
+    copied = dict(state)
+    copied["properties"] = dict(state.get("properties") or {})
+    return copied
+
+
+def _result(action, before, after, commands):
+    """The ensure()/delete() result: before/after are describe()-shaped, commands the native operations."""
+    return {
+        "name": before["name"],
+        "physical_name": before["physical_name"],
+        "action": action,
+        "changed": action in ("created", "updated", "deleted"),
+        "before": before,
+        "after": after,
+        "commands": commands,
+    }

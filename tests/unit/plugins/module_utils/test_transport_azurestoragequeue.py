@@ -1,0 +1,347 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, servicecontrol.platform contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Azure Storage Queues transport: ServiceControl's name sanitizer, connection string, and the queue
+operations against a fake QueueServiceClient (the live Azurite run is in tests/functional)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
+
+from ansible_collections.servicecontrol.platform.plugins.module_utils import (
+    _transport_azurestoragequeue as asq,
+)
+from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
+    InvalidQueueNameError,
+    TransportConfigurationError,
+    TransportError,
+    open_transport,
+)
+
+ACCOUNT_KEY = "c2VjcmV0LWFjY291bnQta2V5LXRoYXQtbXVzdC1ub3QtbGVhaw=="
+STORAGE = "DefaultEndpointsProtocol=https;AccountName=scaccount;AccountKey=%s;EndpointSuffix=core.windows.net" % (
+    ACCOUNT_KEY
+)
+
+
+def transport(connection_string=STORAGE, **options):
+    return open_transport("AzureStorageQueue", connection_string, options)
+
+
+def dotnet_guid(digest):
+    """System.Guid(byte[]).ToString(): Data1 (4 bytes), Data2 and Data3 (2 bytes each) little-endian, then 8 bytes."""
+    data1 = int.from_bytes(digest[0:4], "little")
+    data2 = int.from_bytes(digest[4:6], "little")
+    data3 = int.from_bytes(digest[6:8], "little")
+    return "%08x-%04x-%04x-%s-%s" % (data1, data2, data3, digest[8:10].hex(), digest[10:16].hex())
+
+
+# -- BackwardsCompatibleQueueNameSanitizer --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("error", "error"),
+        ("audit", "audit"),
+        ("error_backup", "error-backup"),
+        ("audit_backup", "audit-backup"),
+        ("error.log", "error-log"),
+        ("Particular.ServiceControl", "particular-servicecontrol"),
+        ("Particular.ServiceControl.Audit", "particular-servicecontrol-audit"),
+        ("Particular.ServiceControl.Audit.Errors", "particular-servicecontrol-audit-errors"),
+        ("Particular.ServiceControl.staging", "particular-servicecontrol-staging"),
+        ("a..b__c", "a-b-c"),
+        ("UPPER-Case", "upper-case"),
+        ("q" * 63, "q" * 63),
+    ],
+)
+def test_sanitizer_table(address, expected):
+    assert asq.sanitize_queue_name(address) == expected
+
+
+def test_long_name_gets_the_md5_guid_exactly_as_servicecontrol():
+    # Sanitised it is 78 characters, so it is shortened: the first 26 characters ("particular-servicecontrol-")
+    # lose the trailing '-', then '-' and the MD5 of the lower-cased original as a .NET GUID string.
+    # md5("particular.servicecontrol.monitoring.someverylongendpointnamethatgoeson.errors")
+    #   = 39c21cc93035f22713036450917a2066 -> Guid c91cc239-3530-27f2-1303-6450917a2066 (computed with md5sum).
+    address = "Particular.ServiceControl.Monitoring.SomeVeryLongEndpointNameThatGoesOn.Errors"
+    assert asq.sanitize_queue_name(address) == "particular-servicecontrol-c91cc239-3530-27f2-1303-6450917a2066"
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["a" * 64, "Endpoint.With.A.Name.Long.Enough.To.Need.Hashing.By.ServiceControl", "x-" * 40],
+)
+def test_long_names_follow_the_rule(address):
+    lowered = address.lower()
+    sanitized = asq.sanitize_queue_name(address)
+    digest = hashlib.md5(lowered.encode("utf-8")).digest()  # noqa: S324
+    short = lowered.replace(".", "-")[:26].strip("-")
+    assert sanitized == "%s-%s" % (short, dotnet_guid(digest))
+    assert len(sanitized) <= 63
+    assert asq.azure_queue_name_problem(sanitized) is None
+
+
+def test_exactly_63_sanitised_characters_are_not_hashed():
+    assert asq.sanitize_queue_name("A." * 31 + "b") == "a-" * 31 + "b"
+
+
+def test_physical_name_accepts_the_servicecontrol_queues():
+    names = ["error", "audit", "error_backup", "audit_backup", "error.log", "Particular.ServiceControl.Audit"]
+    assert transport().validate_names(names) == {
+        "error": "error",
+        "audit": "audit",
+        "error_backup": "error-backup",
+        "audit_backup": "audit-backup",
+        "error.log": "error-log",
+        "Particular.ServiceControl.Audit": "particular-servicecontrol-audit",
+    }
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("ab", "3 to 63 characters"),
+        ("q", "3 to 63 characters"),
+        (".error", "start and end"),
+        ("error.", "start and end"),
+        ("_x_", "start and end"),
+        ("...", "3 to 63 characters"),
+    ],
+)
+def test_physical_name_rejects_results_azure_refuses(address, why):
+    with pytest.raises(InvalidQueueNameError, match=why) as raised:
+        transport().physical_name(address)
+    assert "'%s'" % address in str(raised.value)
+
+
+@pytest.mark.parametrize("address", ["", "  ", None])
+def test_physical_name_rejects_empty(address):
+    with pytest.raises(InvalidQueueNameError, match="must not be empty"):
+        transport().physical_name(address)
+
+
+def test_account_alias_form_is_rejected():
+    with pytest.raises(InvalidQueueNameError, match="account alias"):
+        transport().physical_name("error@other")
+
+
+def test_names_that_sanitise_to_the_same_queue_collide():
+    with pytest.raises(InvalidQueueNameError, match=r"'error\.log' and 'Error_Log' both map"):
+        transport().validate_names(["error.log", "Error_Log"])
+
+
+# -- connection string --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "connection_string",
+    [
+        STORAGE + ";Subscriptions Table=subs",
+        "Subscriptions Table=subs;" + STORAGE,
+        STORAGE + "; subscriptions table = subs ;",
+    ],
+)
+def test_subscriptions_table_is_stripped_before_the_sdk(connection_string):
+    storage, table = asq.split_connection_string(connection_string)
+    assert storage == STORAGE
+    assert table == "subs"
+
+
+def test_connection_string_without_storage_settings_is_rejected():
+    with pytest.raises(TransportConfigurationError, match="no storage account settings"):
+        transport("Subscriptions Table=subs")
+
+
+@pytest.mark.parametrize("connection_string", ["", None, "AccountName=x;NotAKeyValue"])
+def test_malformed_connection_strings_fail_clearly(connection_string):
+    with pytest.raises(TransportConfigurationError) as raised:
+        transport(connection_string)
+    assert "AzureStorageQueue" in str(raised.value)
+
+
+def test_no_transport_specific_options():
+    with pytest.raises(TransportConfigurationError, match="sqs_message_retention_period"):
+        transport(sqs_message_retention_period=120)
+
+
+# -- operations against a fake QueueServiceClient ------------------------------------------------------
+
+
+class FakeProperties:
+    def __init__(self, count, metadata):
+        self.approximate_message_count = count
+        self.metadata = metadata
+
+
+class FakeQueueClient:
+    def __init__(self, service, name):
+        self.service, self.name = service, name
+
+    def get_queue_properties(self):
+        self.service.calls.append(("get_queue_properties", self.name))
+        if self.service.failure:
+            raise self.service.failure
+        if self.name not in self.service.queues:
+            raise ResourceNotFoundError("The specified queue does not exist.")
+        count, metadata = self.service.queues[self.name]
+        return FakeProperties(count, metadata)
+
+    def create_queue(self, **kwargs):
+        self.service.calls.append(("create_queue", self.name, kwargs))
+        if self.service.create_error:
+            raise self.service.create_error
+        self.service.queues.setdefault(self.name, (0, {}))
+
+    def delete_queue(self):
+        self.service.calls.append(("delete_queue", self.name))
+        self.service.queues.pop(self.name)
+
+
+class FakeService:
+    instances = []
+
+    def __init__(self, connection_string, kwargs):
+        self.connection_string, self.kwargs = connection_string, kwargs
+        self.queues, self.calls = {}, []
+        self.failure = self.create_error = None
+        self.closed = False
+
+    @classmethod
+    def from_connection_string(cls, connection_string, **kwargs):
+        service = cls(connection_string, kwargs)
+        cls.instances.append(service)
+        return service
+
+    def get_queue_client(self, name):
+        return FakeQueueClient(self, name)
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    FakeService.instances = []
+    monkeypatch.setattr(asq, "QueueServiceClient", FakeService)
+    return FakeService
+
+
+def test_one_client_with_short_retries_and_the_timeout(fake):
+    with transport(STORAGE + ";Subscriptions Table=subs", timeout=7, validate_certs=False) as queues:
+        queues.describe("error")
+        queues.describe("audit")
+    assert len(fake.instances) == 1
+    service = fake.instances[0]
+    assert service.connection_string == STORAGE
+    assert service.kwargs["connection_timeout"] == 7
+    assert service.kwargs["read_timeout"] == 7
+    assert service.kwargs["connection_verify"] is False
+    assert service.kwargs["retry_policy"].total_retries == asq.RETRY_TOTAL
+    assert service.closed is True
+
+
+def test_ca_path_is_used_for_verification(fake):
+    with transport(ca_path="/etc/ssl/ca.pem"):
+        pass
+    assert fake.instances[0].kwargs["connection_verify"] == "/etc/ssl/ca.pem"
+
+
+def test_ensure_creates_without_metadata_then_is_idempotent(fake):
+    with transport() as queues:
+        service = fake.instances[0]
+        check = queues.ensure("error.log", check_mode=True)
+        assert not any(call[0] == "create_queue" for call in service.calls)
+        real = queues.ensure("error.log")
+        again = queues.ensure("error.log")
+    assert check == real
+    assert real["action"] == "created" and real["changed"] is True
+    assert real["commands"] == ["Create Queue error-log"]
+    assert real["after"] == {
+        "name": "error.log",
+        "physical_name": "error-log",
+        "exists": True,
+        "depth": 0,
+        "properties": {"metadata": {}},
+    }
+    assert [call for call in service.calls if call[0] == "create_queue"] == [("create_queue", "error-log", {})]
+    assert again["action"] == "existed" and again["changed"] is False
+    assert again["before"] == again["after"] == real["after"]
+
+
+def test_existing_queue_with_metadata_is_left_alone(fake):
+    with transport() as queues:
+        fake.instances[0].queues["audit"] = (4, {"owner": "ops"})
+        result = queues.ensure("audit")
+    assert result["action"] == "existed" and result["changed"] is False
+    assert result["before"]["depth"] == 4
+    assert result["before"]["properties"] == {"metadata": {"owner": "ops"}}
+
+
+def test_queue_being_deleted_gives_a_clear_error(fake):
+    with transport() as queues:
+        error = ResourceExistsError("The specified queue is being deleted.")
+        error.error_code = "QueueBeingDeleted"
+        fake.instances[0].create_error = error
+        with pytest.raises(TransportError, match="still being deleted"):
+            queues.ensure("error")
+
+
+def test_queue_created_concurrently_is_accepted(fake):
+    with transport() as queues:
+        error = ResourceExistsError("The specified queue already exists.")
+        error.error_code = "QueueAlreadyExists"
+        fake.instances[0].create_error = error
+        assert queues.ensure("error")["action"] == "created"
+
+
+def test_delete_and_depth(fake):
+    with transport() as queues:
+        service = fake.instances[0]
+        service.queues["particular-servicecontrol-audit"] = (3, {})
+        assert queues.depth("Particular.ServiceControl.Audit") == 3
+        assert queues.depth("missing") is None
+        check = queues.delete("Particular.ServiceControl.Audit", check_mode=True)
+        assert "particular-servicecontrol-audit" in service.queues
+        real = queues.delete("Particular.ServiceControl.Audit")
+        again = queues.delete("Particular.ServiceControl.Audit")
+    assert check == real
+    assert real["action"] == "deleted" and real["commands"] == ["Delete Queue particular-servicecontrol-audit"]
+    assert "particular-servicecontrol-audit" not in service.queues
+    assert again["action"] == "absent" and again["changed"] is False
+
+
+def test_errors_name_the_queue_and_hide_the_key(fake):
+    with transport() as queues:
+        fake.instances[0].failure = ServiceRequestError(
+            "Connection to https://scaccount.queue.core.windows.net/error?sig=abc123 failed with key %s" % ACCOUNT_KEY
+        )
+        with pytest.raises(TransportError) as raised:
+            queues.describe("error")
+    message = str(raised.value)
+    assert "'error'" in message and "ServiceRequestError" in message
+    assert ACCOUNT_KEY not in message and "abc123" not in message
+
+
+def test_authentication_failure_says_what_to_check(fake):
+    with transport() as queues:
+        fake.instances[0].failure = ClientAuthenticationError("Server failed to authenticate the request.")
+        with pytest.raises(TransportError, match="check AccountName and AccountKey"):
+            queues.describe("error")
+
+
+def test_missing_sdk_is_reported_like_missing_required_lib(monkeypatch):
+    monkeypatch.setattr(asq, "HAS_AZURE_STORAGE_QUEUE", False)
+    monkeypatch.setattr(asq, "AZURE_STORAGE_QUEUE_IMPORT_ERROR", "ModuleNotFoundError: No module named 'azure'")
+    with pytest.raises(TransportConfigurationError, match=r"required Python library \(azure-storage-queue\)"):
+        with transport():
+            pass
