@@ -13,10 +13,13 @@ The SQL text is produced by pure functions so it can be checked without a server
 
 from __future__ import annotations
 
+import traceback
+
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     Transport,
     TransportConfigurationError,
+    TransportDependencyError,
     TransportError,
     parse_key_value_connection_string,
 )
@@ -26,10 +29,10 @@ try:
 
     HAS_PSYCOPG = True
     PSYCOPG_IMPORT_ERROR = None
-except ImportError as import_error:  # pragma: no cover - depends on the host
+except ImportError:  # pragma: no cover - depends on the host
     psycopg = None
     HAS_PSYCOPG = False
-    PSYCOPG_IMPORT_ERROR = import_error
+    PSYCOPG_IMPORT_ERROR = traceback.format_exc()
 
 TRANSPORT_TYPE = "PostgreSQL"
 DEFAULT_SCHEMA = "public"
@@ -363,10 +366,7 @@ class PostgreSqlTransport(Transport):
     # -- connection ----------------------------------------------------------------------------------
     def open(self):
         if not HAS_PSYCOPG:
-            raise TransportConfigurationError(
-                "The PostgreSQL transport needs the Python library psycopg (version 3) on the host that runs "
-                "the module; install it, e.g. pip install 'psycopg[binary]'. Import error: %s" % PSYCOPG_IMPORT_ERROR
-            )
+            raise TransportDependencyError("psycopg", PSYCOPG_IMPORT_ERROR, self.transport_type)
         kwargs = connect_kwargs(
             self.settings,
             timeout=self.options.get("timeout"),

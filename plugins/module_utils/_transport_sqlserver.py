@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+import traceback
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     Transport,
     TransportConfigurationError,
+    TransportDependencyError,
     TransportError,
     parse_key_value_connection_string,
 )
@@ -28,10 +30,10 @@ try:
 
     HAS_PYMSSQL = True
     PYMSSQL_IMPORT_ERROR = None
-except ImportError as import_error:  # pragma: no cover - depends on the host
+except ImportError:  # pragma: no cover - depends on the host
     pymssql = None
     HAS_PYMSSQL = False
-    PYMSSQL_IMPORT_ERROR = import_error
+    PYMSSQL_IMPORT_ERROR = traceback.format_exc()
 
 TRANSPORT_TYPE = "SQLServer"
 DEFAULT_SCHEMA = "dbo"
@@ -496,10 +498,7 @@ class SqlServerTransport(Transport):
     # -- connection ----------------------------------------------------------------------------------
     def open(self):
         if not HAS_PYMSSQL:
-            raise TransportConfigurationError(
-                "The SQLServer transport needs the Python library pymssql on the host that runs the module; "
-                "install it, e.g. pip install pymssql. Import error: %s" % PYMSSQL_IMPORT_ERROR
-            )
+            raise TransportDependencyError("pymssql", PYMSSQL_IMPORT_ERROR, self.transport_type)
         kwargs = connect_kwargs(self.settings, timeout=self.options.get("timeout"))
         verify = verify_certificate(self.settings, self.options.get("validate_certs", True) is not False)
         try:

@@ -166,7 +166,7 @@ def test_unreachable_server_error_has_no_password():
     transport = open_transport(
         "PostgreSQL", "Host=127.0.0.1;Port=1;Database=x;Username=u;Password=Secr3t-live", {"timeout": 2}
     )
-    with pytest.raises(TransportError) as error, transport:
-        pass
+    with pytest.raises(TransportError) as error:
+        transport.open()
     assert "Cannot connect to PostgreSQL at 127.0.0.1:1" in str(error.value)
     assert "Secr3t-live" not in str(error.value)

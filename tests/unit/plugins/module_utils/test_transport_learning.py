@@ -105,7 +105,7 @@ def test_check_mode_does_nothing_and_predicts_the_real_result(tmp_path):
         dry = transport.ensure("error", check_mode=True)
         assert tree(tmp_path) == []
         real = transport.ensure("error")
-    assert {k: v for k, v in dry.items()} == {k: v for k, v in real.items()}
+    assert dry == real
 
 
 def test_existing_directory_without_bodies_gets_it(tmp_path):

@@ -66,8 +66,8 @@ def test_connection_string_must_be_empty():
 
 def test_open_refuses_and_points_to_the_role():
     transport = make()
-    with pytest.raises(TransportConfigurationError) as error, transport:
-        pass
+    with pytest.raises(TransportConfigurationError) as error:
+        transport.open()
     assert "Windows host that runs ServiceControl" in str(error.value)
     assert "servicecontrol.platform.queues role" in str(error.value)
     with pytest.raises(TransportConfigurationError, match="PowerShell step"):

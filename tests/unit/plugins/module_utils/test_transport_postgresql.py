@@ -11,6 +11,7 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils import _tr
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     TransportConfigurationError,
+    TransportDependencyError,
     TransportError,
     open_transport,
 )
@@ -333,3 +334,10 @@ def test_concurrent_creation_by_servicecontrol_is_not_an_error(monkeypatch):
     result = opened(connection).ensure("error.log")
     assert result["changed"] is True
     assert result["after"]["exists"] is True
+
+
+def test_missing_psycopg_is_reported_as_a_dependency(monkeypatch):
+    monkeypatch.setattr(pg, "HAS_PSYCOPG", False)
+    with pytest.raises(TransportDependencyError) as error:
+        make().open()
+    assert error.value.library == "psycopg"

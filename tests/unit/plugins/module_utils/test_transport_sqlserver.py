@@ -17,6 +17,7 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils import _tr
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     TransportConfigurationError,
+    TransportDependencyError,
     TransportError,
     open_transport,
 )
@@ -454,3 +455,10 @@ def test_verification_points_freetds_at_a_temporary_config(fake_pymssql, monkeyp
     assert seen["text"] == mssql.freetds_tls_config("/etc/pki/sql-ca.pem")
     assert "FREETDSCONF" not in os.environ
     assert not os.path.exists(seen["path"])
+
+
+def test_missing_pymssql_is_reported_as_a_dependency(monkeypatch):
+    monkeypatch.setattr(mssql, "HAS_PYMSSQL", False)
+    with pytest.raises(TransportDependencyError) as error:
+        make().open()
+    assert error.value.library == "pymssql"
