@@ -209,7 +209,7 @@ def partial_failure_message(failed_name, error, done, not_attempted, check_mode)
     finished = ", ".join("%s (%s)" % (item["name"], item["action"]) for item in done) or "none"
     remaining = ", ".join(not_attempted) or "none"
     return (
-        "Queue '%s' failed: %s Queues already %s: %s. Not attempted: %s. Fix the cause and run the task again; "
+        "Stopped at queue '%s': %s Queues already %s: %s. Not attempted: %s. Fix the cause and run the task again; "
         "queues already in the wanted state are left as they are." % (failed_name, error, verb, finished, remaining)
     )
 

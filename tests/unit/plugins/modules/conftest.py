@@ -118,7 +118,7 @@ class ModuleExit(Exception):
 
 
 @pytest.fixture
-def broker(monkeypatch):
+def fake_broker(monkeypatch):
     """The fake broker's state; open_transport() returns a FakeTransport bound to it."""
     state = {"queues": {}, "opened": []}
 
@@ -156,5 +156,5 @@ def _run_module(main, args, check_mode=False, diff=False):
 
 
 @pytest.fixture
-def run_module():
+def module_runner():
     return _run_module

@@ -9,14 +9,14 @@ from ansible_collections.servicecontrol.platform.plugins.modules import queue_in
 SECRET = "s3cr3t-Pa55word"
 BASE_ARGS = {
     "transport": "RabbitMQ.ClassicDirectRouting",
-    "connection_string": "host=broker.example.com;username=sc;password=%s" % SECRET,
+    "connection_string": "host=fake_broker.example.com;username=sc;password=%s" % SECRET,
 }
 
 
-def test_reports_each_queue_in_order(broker, run_module):
-    broker["queues"]["error"] = {"depth": 42, "queue_type": "classic"}
+def test_reports_each_queue_in_order(fake_broker, module_runner):
+    fake_broker["queues"]["error"] = {"depth": 42, "queue_type": "classic"}
 
-    result, failed, output = run_module(queue_info.main, dict(BASE_ARGS, queues=["error", "audit", "error"]))
+    result, failed, output = module_runner(queue_info.main, dict(BASE_ARGS, queues=["error", "audit", "error"]))
 
     assert not failed
     assert result["changed"] is False
@@ -30,34 +30,34 @@ def test_reports_each_queue_in_order(broker, run_module):
         },
         {"name": "audit", "physical_name": "phys-audit", "exists": False, "depth": None, "properties": {}},
     ]
-    assert broker["connections"] == 1
+    assert fake_broker["connections"] == 1
     assert SECRET not in output
 
 
-def test_check_mode_reads_the_same(broker, run_module):
-    broker["queues"]["audit"] = {"depth": 0, "queue_type": "quorum"}
-    normal, _, _ = run_module(queue_info.main, dict(BASE_ARGS, queues=["audit"]))
-    check, _, _ = run_module(queue_info.main, dict(BASE_ARGS, queues=["audit"]), check_mode=True)
+def test_check_mode_reads_the_same(fake_broker, module_runner):
+    fake_broker["queues"]["audit"] = {"depth": 0, "queue_type": "quorum"}
+    normal, _, _ = module_runner(queue_info.main, dict(BASE_ARGS, queues=["audit"]))
+    check, _, _ = module_runner(queue_info.main, dict(BASE_ARGS, queues=["audit"]), check_mode=True)
     assert check == normal
     assert check["queues"][0]["depth"] == 0
 
 
-def test_invalid_names_fail_before_connecting(broker, run_module):
-    result, failed, _ = run_module(queue_info.main, dict(BASE_ARGS, queues=["x!", "y!"]))
+def test_invalid_names_fail_before_connecting(fake_broker, module_runner):
+    result, failed, _ = module_runner(queue_info.main, dict(BASE_ARGS, queues=["x!", "y!"]))
     assert failed
     assert "'x!'" in result["msg"] and "'y!'" in result["msg"]
-    assert broker.get("connections") is None
+    assert fake_broker.get("connections") is None
 
 
-def test_transport_failure_is_reported_without_secret(broker, run_module):
-    broker["unreachable"] = True
-    result, failed, output = run_module(queue_info.main, dict(BASE_ARGS, queues=["error"]))
+def test_transport_failure_is_reported_without_secret(fake_broker, module_runner):
+    fake_broker["unreachable"] = True
+    result, failed, output = module_runner(queue_info.main, dict(BASE_ARGS, queues=["error"]))
     assert failed
     assert result["msg"] == "Cannot reach the fake broker."
     assert SECRET not in output
 
 
-def test_unknown_transport_option_is_rejected(broker, run_module):
-    result, failed, _ = run_module(queue_info.main, dict(BASE_ARGS, queues=["error"], sqs_endpoint_url="http://x"))
+def test_unknown_transport_option_is_rejected(fake_broker, module_runner):
+    result, failed, _ = module_runner(queue_info.main, dict(BASE_ARGS, queues=["error"], sqs_endpoint_url="http://x"))
     assert failed
     assert "sqs_endpoint_url" in result["msg"]
