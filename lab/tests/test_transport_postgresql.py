@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 
 import psycopg
@@ -11,7 +12,7 @@ import pytest
 from psycopg import sql
 
 from lab.transports import LabMessage, QueueNotFoundError, open_lab_transport, transport_address
-from lab.transports.postgresql import connection_settings
+from lab.transports.postgresql import MAX_IDLE_CONNECTIONS, connection_settings
 
 pytestmark = pytest.mark.postgresql
 
@@ -243,6 +244,31 @@ def test_concurrent_receivers_never_get_the_same_message(raw, postgresql_connect
     everything = [message_id for bucket in buckets for message_id in bucket]
     assert len(everything) == total
     assert len(set(everything)) == total
+
+
+def test_in_flight_messages_hold_connections_only_while_unsettled(raw, postgresql_connection_string):
+    name = _table(raw, "pool")
+    app = "lab-test-%s" % uuid.uuid4().hex[:8]
+
+    def server_connections(expected: int) -> int:
+        # A closed connection's backend leaves pg_stat_activity a moment later.
+        query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+        deadline = time.monotonic() + 5
+        while (count := raw.execute(query, (app,)).fetchone()[0]) != expected and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return count
+
+    with open_lab_transport("PostgreSQL", postgresql_connection_string + ";Application Name=" + app) as transport:
+        transport.create_queue(name)
+        for n in range(10):
+            transport.send(name, LabMessage(headers=_headers(n)))
+        in_flight = [transport.receive(name) for _ in range(10)]
+        assert server_connections(1 + 10) == 1 + 10  # one transaction (connection) per unsettled message
+        for message in in_flight:
+            transport.complete(message)
+        assert server_connections(1 + MAX_IDLE_CONNECTIONS) == 1 + MAX_IDLE_CONNECTIONS
+        assert transport.depth(name) == 0
+    assert server_connections(0) == 0
 
 
 def test_npgsql_connection_string_is_translated():

@@ -24,6 +24,8 @@ TRANSPORT_TYPE = "PostgreSQL"
 DEFAULT_SCHEMA = "public"
 #: The transport refuses longer table names (63 bytes minus room for the serial's sequence suffix).
 MAX_TABLE_NAME_BYTES = 55
+#: Receive transactions each need a connection; this many are kept open between receives.
+MAX_IDLE_CONNECTIONS = 4
 
 # Npgsql keywords (lower-case, synonyms included) -> libpq parameter names.
 _NPGSQL_KEYWORDS = {
@@ -218,8 +220,12 @@ class PostgreSQLTransport(LabTransport):
 
     def _release(self, connection: psycopg.Connection) -> None:
         self._in_flight.pop(id(connection), None)
-        if not connection.closed:
+        if connection.closed:
+            return
+        if len(self._idle) < MAX_IDLE_CONNECTIONS:
             self._idle.append(connection)
+        else:
+            connection.close()  # a burst of in-flight messages must not pin server connections
 
     def receive(self, queue: str) -> LabMessage | None:
         statement = sql.SQL(RECEIVE).format(table=self.table(queue))
