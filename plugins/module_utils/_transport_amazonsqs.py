@@ -19,12 +19,11 @@ import re
 import traceback
 import unicodedata
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     Transport,
     TransportConfigurationError,
+    TransportDependencyError,
     TransportError,
     parse_key_value_connection_string,
 )
@@ -201,9 +200,7 @@ class AmazonSqsTransport(Transport):
     # -- connection ----------------------------------------------------------------------------------
     def open(self):
         if not HAS_BOTO3:
-            raise TransportConfigurationError(
-                "%s (import error: %s)" % (missing_required_lib("boto3"), BOTO3_IMPORT_ERROR.strip().splitlines()[-1])
-            )
+            raise TransportDependencyError("boto3", BOTO3_IMPORT_ERROR, self.transport_type)
         timeout = self.options.get("timeout") or DEFAULT_TIMEOUT
         verify = False if self.options.get("validate_certs") is False else (self.options.get("ca_path") or True)
         session = boto3.session.Session(
@@ -293,14 +290,14 @@ class AmazonSqsTransport(Transport):
                     "message_retention_note": _RETENTION_NOTE,
                 },
             }
-            return _result("created", before, after, commands)
+            return _result("created", before, after, commands, self._notes(physical))
         if before["properties"]["message_retention_period"] == self.retention_period:
-            return _result("existed", before, before, [])
+            return _result("existed", before, before, [], self._notes(physical))
         if not check_mode:
             self._set_retention(physical, self._queue_url(physical, must_exist=True))
         after = _copy_state(before)
         after["properties"]["message_retention_period"] = self.retention_period
-        return _result("updated", before, after, [retention_command])
+        return _result("updated", before, after, [retention_command], self._notes(physical))
 
     def delete(self, name, check_mode=False):
         before = self.describe(name)
@@ -328,6 +325,13 @@ class AmazonSqsTransport(Transport):
         return _int_or_none(attributes.get("ApproximateNumberOfMessages"))
 
     # -- helpers -------------------------------------------------------------------------------------
+    def _notes(self, physical):
+        return [
+            "SQS deletes messages in '%s' after %d seconds (%g days), including failed messages waiting in an error "
+            "queue; ServiceControl must ingest them before then."
+            % (physical, self.retention_period, self.retention_period / 86400.0)
+        ]
+
     def _client(self):
         if self.client is None:
             raise TransportError("The Amazon SQS transport is not open; use it as a context manager.")
@@ -402,7 +406,7 @@ def _copy_state(state):
     return copied
 
 
-def _result(action, before, after, commands):
+def _result(action, before, after, commands, notes=None):
     """The ensure()/delete() result: before/after are describe()-shaped, commands the native operations."""
     return {
         "name": before["name"],
@@ -412,4 +416,5 @@ def _result(action, before, after, commands):
         "before": before,
         "after": after,
         "commands": commands,
+        "notes": list(notes or []),
     }

@@ -18,12 +18,11 @@ import datetime
 import re
 import traceback
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     Transport,
     TransportConfigurationError,
+    TransportDependencyError,
     TransportError,
     parse_key_value_connection_string,
 )
@@ -328,10 +327,7 @@ class AzureServiceBusTransport(Transport):
     # -- connection ----------------------------------------------------------------------------------
     def open(self):
         if not HAS_AZURE_SERVICEBUS:
-            raise TransportConfigurationError(
-                "%s (import error: %s)"
-                % (missing_required_lib("azure-servicebus"), AZURE_SERVICEBUS_IMPORT_ERROR.strip().splitlines()[-1])
-            )
+            raise TransportDependencyError("azure-servicebus", AZURE_SERVICEBUS_IMPORT_ERROR, self.transport_type)
         timeout = self.options.get("timeout") or DEFAULT_TIMEOUT
         verify = False if self.options.get("validate_certs") is False else (self.options.get("ca_path") or True)
         client_options = {
@@ -358,17 +354,8 @@ class AzureServiceBusTransport(Transport):
 
     def _token_credential(self):
         if not HAS_AZURE_IDENTITY:
-            raise TransportConfigurationError(
-                "%s (import error: %s)"
-                % (
-                    missing_required_lib(
-                        "azure-identity",
-                        reason="to authenticate to Azure Service Bus with a managed identity or a fully-qualified "
-                        "namespace",
-                    ),
-                    AZURE_IDENTITY_IMPORT_ERROR.strip().splitlines()[-1],
-                )
-            )
+            # Managed identity and bare namespaces need token credentials from azure-identity.
+            raise TransportDependencyError("azure-identity", AZURE_IDENTITY_IMPORT_ERROR, self.transport_type)
         if self.settings["authentication"] == "managed_identity":
             return ManagedIdentityCredential(client_id=self.settings["client_id"])
         return DefaultAzureCredential()
@@ -590,7 +577,7 @@ def _absent(name, physical):
     return {"name": name, "physical_name": physical, "exists": False, "depth": None, "properties": {}}
 
 
-def _result(action, before, after, commands):
+def _result(action, before, after, commands, notes=None):
     """The ensure()/delete() result: before/after are describe()-shaped, commands the native operations."""
     return {
         "name": before["name"],
@@ -600,4 +587,5 @@ def _result(action, before, after, commands):
         "before": before,
         "after": after,
         "commands": commands,
+        "notes": list(notes or []),
     }

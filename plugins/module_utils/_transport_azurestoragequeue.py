@@ -19,12 +19,11 @@ import re
 import traceback
 import uuid
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     Transport,
     TransportConfigurationError,
+    TransportDependencyError,
     TransportError,
     parse_key_value_connection_string,
 )
@@ -164,13 +163,7 @@ class AzureStorageQueueTransport(Transport):
     # -- connection ----------------------------------------------------------------------------------
     def open(self):
         if not HAS_AZURE_STORAGE_QUEUE:
-            raise TransportConfigurationError(
-                "%s (import error: %s)"
-                % (
-                    missing_required_lib("azure-storage-queue"),
-                    AZURE_STORAGE_QUEUE_IMPORT_ERROR.strip().splitlines()[-1],
-                )
-            )
+            raise TransportDependencyError("azure-storage-queue", AZURE_STORAGE_QUEUE_IMPORT_ERROR, self.transport_type)
         timeout = self.options.get("timeout") or DEFAULT_TIMEOUT
         verify = False if self.options.get("validate_certs") is False else (self.options.get("ca_path") or True)
         try:
@@ -294,7 +287,7 @@ def _absent(name, physical):
     return {"name": name, "physical_name": physical, "exists": False, "depth": None, "properties": {}}
 
 
-def _result(action, before, after, commands):
+def _result(action, before, after, commands, notes=None):
     """The ensure()/delete() result: before/after are describe()-shaped, commands the native operations."""
     return {
         "name": before["name"],
@@ -304,4 +297,5 @@ def _result(action, before, after, commands):
         "before": before,
         "after": after,
         "commands": commands,
+        "notes": list(notes or []),
     }

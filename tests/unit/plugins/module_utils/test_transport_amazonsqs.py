@@ -11,9 +11,11 @@ import boto3
 import moto
 import pytest
 
+from ansible_collections.servicecontrol.platform.plugins.module_utils import _transport_amazonsqs as sqs_module
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     TransportConfigurationError,
+    TransportDependencyError,
     TransportError,
     open_transport,
 )
@@ -174,6 +176,15 @@ def test_retention_period_out_of_range_or_not_a_number(value):
         transport(sqs_message_retention_period=value)
 
 
+def test_missing_boto3_is_a_dependency_error_naming_the_library(monkeypatch):
+    monkeypatch.setattr(sqs_module, "HAS_BOTO3", False)
+    monkeypatch.setattr(sqs_module, "BOTO3_IMPORT_ERROR", "ModuleNotFoundError: No module named 'boto3'")
+    with pytest.raises(TransportDependencyError) as raised:
+        with transport():
+            pass
+    assert raised.value.library == "boto3"
+
+
 def test_class_is_what_open_transport_returns():
     assert isinstance(transport(), AmazonSqsTransport)
 
@@ -202,6 +213,10 @@ def test_ensure_check_mode_predicts_and_creates_nothing(aws):
     assert result["commands"] == [
         "CreateQueue QueueName=%s" % physical,
         "SetQueueAttributes QueueName=%s MessageRetentionPeriod=345600" % physical,
+    ]
+    assert result["notes"] == [
+        "SQS deletes messages in '%s' after 345600 seconds (4 days), including failed messages waiting in an error "
+        "queue; ServiceControl must ingest them before then." % physical
     ]
     assert physical not in queue_names(aws)
 

@@ -22,6 +22,7 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils import (
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     TransportConfigurationError,
+    TransportDependencyError,
     TransportError,
     open_transport,
 )
@@ -339,9 +340,11 @@ def test_authentication_failure_says_what_to_check(fake):
             queues.describe("error")
 
 
-def test_missing_sdk_is_reported_like_missing_required_lib(monkeypatch):
+def test_missing_sdk_is_a_dependency_error_naming_the_library(monkeypatch):
     monkeypatch.setattr(asq, "HAS_AZURE_STORAGE_QUEUE", False)
     monkeypatch.setattr(asq, "AZURE_STORAGE_QUEUE_IMPORT_ERROR", "ModuleNotFoundError: No module named 'azure'")
-    with pytest.raises(TransportConfigurationError, match=r"required Python library \(azure-storage-queue\)"):
+    with pytest.raises(TransportDependencyError) as raised:
         with transport():
             pass
+    assert raised.value.library == "azure-storage-queue"
+    assert raised.value.import_error == "ModuleNotFoundError: No module named 'azure'"
