@@ -7,6 +7,10 @@ routing key. Publishing is mandatory with publisher confirms, so sending to a qu
 that does not exist fails, as it does for NServiceBus.
 
 One connection per object; pika's BlockingConnection is not thread-safe, so open one per thread.
+AMQP heartbeats are off unless the connection string sets ``requestedHeartbeat``: a blocking pika
+connection only answers heartbeats while it is being used, and lab processes may idle for long.
+Depth counts the queue's ready messages plus the ones this object has received and not settled;
+messages another connection holds unacknowledged are not visible to it (as with a passive declare).
 """
 
 from __future__ import annotations
