@@ -1,0 +1,106 @@
+"""Command line of the lab.
+
+    python -m lab instance --kind error|audit [--config PATH] [--setup | --setup-and-run]
+    python -m lab endpoint ...            (the endpoint simulator, lab/endpoint.py)
+
+``instance`` behaves like ``ServiceControl.exe`` / ``ServiceControl.Audit.exe``: settings come from the
+environment and the ``--config`` file (see lab/settings.py); ``--setup`` creates the queues and exits,
+``--setup-and-run`` creates them and then runs. Exit codes: 0 after a normal stop (also when the
+instance stopped itself because ingestion could not start, as ServiceControl does), 1 when the
+settings make the instance refuse to start, 2 for command-line errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import signal
+import sys
+import threading
+
+from lab.settings import SettingsError, load_settings
+
+
+def _instance_parser(subparsers) -> None:
+    parser = subparsers.add_parser("instance", help="run a lab ServiceControl Error or Audit instance")
+    parser.add_argument("--kind", choices=("error", "audit"), required=True, help="instance type")
+    parser.add_argument("--config", help="path to ServiceControl.exe.config / ServiceControl.Audit.exe.config")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--setup", action="store_true", help="create the instance's queues, then exit")
+    mode.add_argument("--setup-and-run", action="store_true", help="create the instance's queues, then run")
+    parser.add_argument("--log-level", default="INFO", help="Python logging level (default INFO)")
+
+
+def run_instance(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    from lab.instance import LabInstance  # noqa: PLC0415 - keeps `python -m lab endpoint` light
+
+    try:
+        settings = load_settings(args.kind, args.config)
+        instance = LabInstance(settings)
+    except (SettingsError, ValueError) as exc:
+        print("Unrecoverable error: %s" % exc, file=sys.stderr)
+        return 1
+    log = logging.getLogger("lab")
+    if args.kind == "error":
+        log.info("Ingest Error Messages: %s", settings.ingest_error_messages)
+    else:
+        log.info("Ingest Audit Messages: %s", settings.ingest_audit_messages)
+
+    if args.setup or args.setup_and_run:
+        try:
+            queues = instance.setup()
+        except Exception as exc:
+            print("Setup failed: %s" % exc, file=sys.stderr)
+            return 1
+        for queue in queues:
+            print("Created queue %s" % queue)
+        if args.setup:
+            return 0
+
+    stop = threading.Event()
+
+    def request_stop(*_args) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        instance.start()
+    except OSError as exc:
+        print("Unrecoverable error: %s" % exc, file=sys.stderr)
+        instance.stop()
+        return 1
+    print("Listening on %s" % instance.url, flush=True)
+    while not stop.is_set() and not instance.stopped.is_set():
+        stop.wait(0.2)
+    instance.stop()
+    if instance.fatal_reason:
+        print("Instance stopped: %s" % instance.fatal_reason, file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "endpoint":
+        try:
+            endpoint = importlib.import_module("lab.endpoint")
+        except ModuleNotFoundError:
+            print("The endpoint simulator (lab/endpoint.py) is not available.", file=sys.stderr)
+            return 2
+        return int(endpoint.main(argv[1:]) or 0)
+    parser = argparse.ArgumentParser(prog="python -m lab", description="ServiceControl lab")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _instance_parser(subparsers)
+    subparsers.add_parser("endpoint", help="the endpoint simulator (see python -m lab endpoint --help)")
+    args = parser.parse_args(argv)
+    return run_instance(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,337 @@
+"""The lab's Audit instance: audit ingestion, forwarding, retry acknowledgements, endpoint detection.
+
+Follows ServiceControl.Audit 6.19.2: AuditIngestion/AuditIngestor/AuditPersister and the enrichers
+(MessageType, tracking ids, processing statistics, DetectNewEndpointsFromAuditImports,
+DetectSuccessfulRetries). The audit instance's input queue exists but is not consumed (6.x is send-only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+
+from lab.instance import common as c
+from lab.instance.runtime import (
+    IMMEDIATE_FAILURES_BEFORE_IMPORT_FAILURE,
+    POLL_INTERVAL,
+    CircuitBreaker,
+    CriticalError,
+    FailureCounter,
+    IngestionWatchdog,
+    TransportFactory,
+    receive_batch,
+)
+from lab.instance.store import DocumentStore
+from lab.settings import AuditSettings, format_timespan
+from lab.transports.base import LabMessage, LabTransport
+
+log = logging.getLogger("lab.instance.audit")
+
+PROCESSED_MESSAGES = "ProcessedMessages"
+SAGA_SNAPSHOTS = "SagaSnapshots"
+FAILED_IMPORTS = "FailedAuditImports"
+KNOWN_ENDPOINTS = "KnownEndpoints"
+SAGA_UPDATED = "ServiceControl.SagaAudit.SagaUpdatedMessage"
+REGISTER_NEW_ENDPOINT = "ServiceControl.Contracts.EndpointControl.RegisterNewEndpoint"
+
+
+class AuditInstance:
+    kind = "audit"
+
+    def __init__(
+        self,
+        settings: AuditSettings,
+        transport_factory: TransportFactory,
+        store: DocumentStore,
+        on_fatal: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.transport_factory = transport_factory
+        self.store = store
+        self.on_fatal = on_fatal or (lambda reason: None)
+        self.watchdog: IngestionWatchdog | None = None
+        self.ingestion_running = threading.Event()
+        self._transport: LabTransport | None = None
+        self._known_instances: set[str] = set()
+        self._failures = FailureCounter()
+        self._circuit_breaker = CircuitBreaker()
+        self.ingestion_errors: list[str] = []
+
+    def setup(self) -> list[str]:
+        queues = self.settings.setup_queues()
+        with self.transport_factory() as transport:
+            for name in queues:
+                transport.create_queue(name)
+        return queues
+
+    def start(self) -> None:
+        if not self.settings.ingest_audit_messages:
+            log.info("Audit ingestion disabled")
+            return
+        self.watchdog = IngestionWatchdog(
+            "audit message ingestion",
+            self._start_ingestion,
+            self._run_ingestion,
+            self._stop_ingestion,
+            restart_interval=self.settings.time_to_restart_audit_ingestion.total_seconds(),
+            on_failed_startup=self.on_fatal,
+        )
+        self.watchdog.begin()
+
+    def stop(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.shutdown()
+
+    # ------------------------------------------------------------------ ingestion
+
+    def _start_ingestion(self) -> None:
+        transport = self.transport_factory()
+        try:
+            if transport.transport_type == "LearningTransport":
+                transport.create_queue(self.settings.audit_queue)
+            elif not transport.queue_exists(self.settings.audit_queue):
+                raise RuntimeError("Queue %s does not exist" % self.settings.audit_queue)
+            if self.settings.forward_audit_messages:
+                try:
+                    transport.send(self.settings.audit_log_queue, LabMessage(headers={}, body=b""))
+                except Exception as exc:
+                    raise RuntimeError(
+                        "Unable to write to forwarding queue %s" % self.settings.audit_log_queue
+                    ) from exc
+        except Exception:
+            transport.close()
+            raise
+        self._transport = transport
+        self.ingestion_running.set()
+
+    def _stop_ingestion(self) -> None:
+        self.ingestion_running.clear()
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
+
+    def _run_ingestion(self, shutdown: threading.Event) -> None:
+        transport = self._transport
+        limit = self.settings.maximum_concurrency_level or 32
+        while not shutdown.is_set():
+            batch = receive_batch(transport, self.settings.audit_queue, limit)
+            if not batch:
+                shutdown.wait(POLL_INTERVAL)
+                continue
+            self._ingest_batch(transport, batch)
+
+    def _ingest_batch(self, transport: LabTransport, batch: list[LabMessage]) -> None:
+        stored: list[tuple[LabMessage, str]] = []
+        errors: dict[int, Exception] = {}
+        for message in batch:
+            try:
+                stored.append((message, self._process(transport, message)))
+            except Exception as exc:
+                log.warning("Processing of message '%s' failed: %s", message.message_id, exc)
+                self.ingestion_errors.append(str(exc))
+                errors[id(message)] = exc
+        try:
+            if self.settings.forward_audit_messages:
+                for message, audit_type in stored:
+                    if audit_type != "ProcessedMessage":
+                        continue
+                    headers = {k: v for k, v in message.headers.items() if k != c.TTBR}
+                    transport.send(self.settings.audit_log_queue, LabMessage(headers=headers, body=message.body))
+        except Exception as exc:
+            log.warning("Forwarding messages failed: %s", exc)
+            for message in batch:
+                self._on_failure(transport, message, exc)
+            return
+        for message in batch:
+            if id(message) in errors:
+                self._on_failure(transport, message, errors[id(message)])
+            else:
+                self._failures.forget(message)
+                transport.complete(message)
+
+    def _on_failure(self, transport: LabTransport, message: LabMessage, exc: Exception) -> None:
+        if self._failures.fail(message) < IMMEDIATE_FAILURES_BEFORE_IMPORT_FAILURE:
+            transport.abandon(message)
+            return
+        self._failures.forget(message)
+        import_id = str(uuid.uuid4())
+        self.store.put(
+            FAILED_IMPORTS,
+            import_id,
+            {
+                "id": import_id,
+                "message": {"id": message.native_id, "headers": message.headers},
+                "exception_info": str(exc),
+            },
+        )
+        transport.complete(message)
+        if self._circuit_breaker.increment():
+            raise CriticalError("Failed to import too many times")
+
+    def _process(self, transport: LabTransport, message: LabMessage) -> str:
+        headers = dict(message.headers)
+        if headers.get(c.ENCLOSED_TYPES) == SAGA_UPDATED:
+            snapshot = json.loads(message.body.decode("utf-8"))
+            self.store.put(SAGA_SNAPSHOTS, str(uuid.uuid4()), snapshot)
+            return "SagaSnapshot"
+        message_id = headers.get(c.MESSAGE_ID) or c.deterministic_guid(message.native_id)
+        metadata: dict = {"MessageId": message_id, "MessageIntent": c.message_intent(headers)}
+        mtype, is_system = c.message_type(headers)
+        metadata["IsSystemMessage"] = is_system
+        metadata["MessageType"] = mtype
+        if c.CONVERSATION_ID in headers:
+            metadata["ConversationId"] = headers[c.CONVERSATION_ID]
+        _processing_statistics(headers, metadata)
+        sending = c.sending_endpoint(headers)
+        receiving = c.receiving_endpoint(headers, for_errors=False)
+        commands = self._detect_new_endpoints(metadata, sending, receiving)
+        acknowledgements = _detect_successful_retry(headers, metadata)
+
+        for endpoint in commands:
+            self._send_register_new_endpoint(transport, endpoint)
+        for destination, ack in acknowledgements:
+            transport.send(destination, ack)
+
+        processing_endpoint = c.processing_endpoint_name(headers)
+        unique_id = headers.get(c.RETRY_UNIQUE_ID) or c.deterministic_guid(
+            headers.get(c.MESSAGE_ID), processing_endpoint
+        )
+        if headers.get(c.MESSAGE_ID) and headers.get(c.PROCESSING_STARTED):
+            processing_id = c.deterministic_guid(
+                headers[c.MESSAGE_ID], processing_endpoint, headers[c.PROCESSING_STARTED]
+            )
+        else:
+            processing_id = str(uuid.uuid4())
+        metadata["ContentLength"] = len(message.body or b"")
+        metadata["BodyUrl"] = "/messages/%s/body" % message_id
+        processed_at = c.parse_wire(headers.get(c.PROCESSING_ENDED)) or c.utcnow()
+        self.store.put(
+            PROCESSED_MESSAGES,
+            processing_id,
+            {
+                "id": processing_id,
+                "unique_message_id": unique_id,
+                "message_metadata": metadata,
+                "headers": headers,
+                "processed_at": c.json_date(processed_at),
+            },
+        )
+        if len(message.body or b"") <= self.settings.max_body_size_to_store:
+            self.store.put_body(message_id, message.body or b"")
+        for endpoint in (sending, receiving):
+            if endpoint:
+                self.store.put(KNOWN_ENDPOINTS, c.deterministic_guid(endpoint["name"], endpoint["host_id"]), endpoint)
+        return "ProcessedMessage"
+
+    def _detect_new_endpoints(self, metadata: dict, sending: dict | None, receiving: dict | None) -> list[dict]:
+        """DetectNewEndpointsFromAuditImportsEnricher: endpoint instances seen for the first time."""
+        new = []
+        for endpoint, key in ((sending, "SendingEndpoint"), (receiving, "ReceivingEndpoint")):
+            if endpoint is None:
+                continue
+            metadata[key] = endpoint
+            # Endpoints without a host id (pre-4.5 NServiceBus) are not registered.
+            if endpoint["host_id"] != c.EMPTY_GUID:
+                instance_key = c.deterministic_guid(endpoint["name"], endpoint["host_id"])
+                if instance_key not in self._known_instances:
+                    self._known_instances.add(instance_key)
+                    new.append(endpoint)
+        return new
+
+    def _send_register_new_endpoint(self, transport: LabTransport, endpoint: dict) -> None:
+        destination = self.settings.service_control_queue_address
+        if not destination or not destination.strip():
+            # No route for RegisterNewEndpoint: NServiceBus' unicast router refuses the send.
+            raise RuntimeError("No destination specified for message: %s" % REGISTER_NEW_ENDPOINT)
+        destination = destination.split("@", 1)[0]
+        body = {
+            "DetectedAt": c.json_date(c.utcnow()),
+            "Endpoint": {"Name": endpoint["name"], "HostId": endpoint["host_id"], "Host": endpoint.get("host")},
+        }
+        message_id = str(uuid.uuid4())
+        headers = {
+            c.MESSAGE_ID: message_id,
+            c.CONVERSATION_ID: str(uuid.uuid4()),
+            "NServiceBus.CorrelationId": message_id,
+            c.MESSAGE_INTENT: "Send",
+            c.ENCLOSED_TYPES: REGISTER_NEW_ENDPOINT,
+            c.CONTENT_TYPE: "application/json",
+            c.ORIGINATING_ENDPOINT: self.settings.instance_name,
+            c.REPLY_TO: self.settings.instance_name,
+            c.TIME_SENT: c.to_wire(c.utcnow()),
+        }
+        transport.send(destination, LabMessage(headers=headers, body=json.dumps(body).encode("utf-8")))
+
+    # ------------------------------------------------------------------ queries
+
+    def processed_messages(self) -> list[dict]:
+        return self.store.all(PROCESSED_MESSAGES)
+
+
+def _processing_statistics(headers: dict[str, str], metadata: dict) -> None:
+    """MessageTypeEnricher's neighbours: TimeSent and the processing/critical/delivery times."""
+    sent = c.parse_wire(headers.get(c.TIME_SENT))
+    started = c.parse_wire(headers.get(c.PROCESSING_STARTED))
+    ended = c.parse_wire(headers.get(c.PROCESSING_ENDED))
+    if sent is not None:
+        metadata["TimeSent"] = c.json_date(sent)
+    if started and ended:
+        metadata["ProcessingTime"] = format_timespan(ended - started)
+    if sent and ended:
+        metadata["CriticalTime"] = format_timespan(ended - sent)
+    if sent and started:
+        metadata["DeliveryTime"] = format_timespan(started - sent)
+
+
+def _detect_successful_retry(headers: dict[str, str], metadata: dict) -> list[tuple[str, LabMessage]]:
+    """DetectSuccessfulRetriesEnricher: acknowledge a retry the endpoint did not acknowledge itself."""
+    is_new_retry = c.RETRY_UNIQUE_ID in headers
+    retried = c.RETRY_ID_LEGACY in headers or is_new_retry
+    metadata["IsRetried"] = retried
+    if not retried or c.RETRY_ACK_SENT in headers or c.RETRY_ACK_QUEUE not in headers or not is_new_retry:
+        return []
+    ack = LabMessage(
+        headers={c.RETRY_SUCCESSFUL: c.to_wire(c.utcnow()), c.RETRY_UNIQUE_ID: headers[c.RETRY_UNIQUE_ID]},
+        body=b"",
+    )
+    return [(headers[c.RETRY_ACK_QUEUE], ack)]
+
+
+def audit_messages_view(doc: dict) -> dict:
+    metadata = doc["message_metadata"]
+    return c.compact(
+        id=doc["unique_message_id"],
+        message_id=metadata.get("MessageId"),
+        message_type=metadata.get("MessageType"),
+        sending_endpoint=metadata.get("SendingEndpoint"),
+        receiving_endpoint=metadata.get("ReceivingEndpoint"),
+        time_sent=metadata.get("TimeSent"),
+        processed_at=doc["processed_at"],
+        critical_time=metadata.get("CriticalTime", "00:00:00"),
+        processing_time=metadata.get("ProcessingTime", "00:00:00"),
+        delivery_time=metadata.get("DeliveryTime", "00:00:00"),
+        is_system_message=bool(metadata.get("IsSystemMessage", False)),
+        conversation_id=metadata.get("ConversationId"),
+        headers=[{"key": k, "value": v} for k, v in doc["headers"].items()],
+        status="resolvedSuccessfully" if metadata.get("IsRetried") else "successful",
+        message_intent=metadata.get("MessageIntent", "send"),
+        body_url=metadata.get("BodyUrl"),
+        body_size=metadata.get("ContentLength", 0),
+    )
+
+
+def audit_counts(docs: list[dict], endpoint: str) -> list[dict]:
+    """/api/endpoints/{endpoint}/audit-count: processed messages per UTC day."""
+    days: dict[str, int] = {}
+    for doc in docs:
+        receiving = doc["message_metadata"].get("ReceivingEndpoint") or {}
+        if receiving.get("name") != endpoint:
+            continue
+        day = c.parse_iso(doc["processed_at"]).date()
+        key = c.json_date(dt.datetime(day.year, day.month, day.day, tzinfo=c.UTC))
+        days[key] = days.get(key, 0) + 1
+    return [{"utc_date": key, "count": count} for key, count in sorted(days.items())]
