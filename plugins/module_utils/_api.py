@@ -308,7 +308,8 @@ class ServiceControlClient:
     * ``count(route, *, params=None, method="HEAD")`` -> int from ``Total-Count``;
     * ``paginate(route, *, params=None, per_page=None)`` -> iterator over the items of every page;
     * ``version`` -> Version of the last response (None without the header); ``last_response``;
-    * ``instance_url``/``api_url`` (userinfo stripped) and ``url_for(route, root=False)``.
+    * ``instance_url``/``api_url`` (userinfo stripped) and ``url_for(route, root=False)``;
+    * ``error(response, detail)`` -> a ServiceControlApiError about a 2xx response the caller cannot use.
     """
 
     def __init__(
@@ -541,7 +542,11 @@ class ServiceControlClient:
             return None
         if isinstance(body, str):
             return self._redact(body)
-        return json.loads(self._redact(json.dumps(body)))
+        redacted = self._redact(json.dumps(body))
+        try:
+            return json.loads(redacted)
+        except ValueError:
+            return redacted
 
     def _status_detail(self, response):
         status = response.status

@@ -79,7 +79,7 @@ def test_compares_with_strings_for_feature_gates():
     version = parse_version("4.33.0")
     assert version >= "4.33.0"
     assert version >= Version("4.33.0")
-    assert not version < "4.33.0"
+    assert (version < "4.33.0") is False
     assert version < "5.0.0"
     assert parse_version("4.32.3") < "4.33.0"
 
