@@ -125,13 +125,21 @@ def expand_environment_references(value: str) -> str:
 
 
 def env_variable_names(namespace: str, name: str, version: tuple[int, int, int] = (6, 19, 2)) -> list[str]:
-    """The environment variable names tried for one setting, in ServiceControl's order."""
-    qualified = _SEPARATORS.sub("_", "%s_%s" % (namespace, name))
-    names = [qualified.upper(), qualified]
-    # Bare names arrived with the Linux containers in 5.3.0.
-    if namespace in _BARE_NAME_NAMESPACES and version >= (5, 3, 0):
-        bare = _SEPARATORS.sub("_", name)
-        names += [bare.upper(), bare]
+    """The environment variable names tried for one setting, in the order of the simulated version.
+
+    5.3.0+: ``NAMESPACE_NAME`` (upper), ``Namespace_Name`` (exact), then for the three app namespaces the
+    bare name (upper, exact). 5.0-5.2: ``Namespace/Name``, ``Namespace_Name`` with '.' replaced, then with
+    '/' replaced too. 4.x: ``Namespace/Name`` and ``Namespace_Name`` with '.' replaced."""
+    if version < (5, 3, 0):
+        names = ["%s/%s" % (namespace, name), ("%s_%s" % (namespace, name)).replace(".", "_")]
+        if version >= (5, 0, 0):
+            names.append(("%s_%s" % (namespace, name)).replace(".", "_").replace("/", "_"))
+    else:
+        qualified = _SEPARATORS.sub("_", "%s_%s" % (namespace, name))
+        names = [qualified.upper(), qualified]
+        if namespace in _BARE_NAME_NAMESPACES:
+            bare = _SEPARATORS.sub("_", name)
+            names += [bare.upper(), bare]
     unique: list[str] = []
     for candidate in names:
         if candidate not in unique:

@@ -32,6 +32,7 @@ from lab.instance.runtime import (
 )
 from lab.instance.store import DocumentStore
 from lab.settings import ErrorSettings
+from lab.transports import transport_address
 from lab.transports.base import LabMessage, LabTransport
 
 log = logging.getLogger("lab.instance.error")
@@ -216,15 +217,15 @@ class ErrorInstance:
 
     def _spawn(self, name: str, target) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
-        self._threads.append(thread)
         thread.start()
+        self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
         if self.watchdog is not None:
             self.watchdog.shutdown()
         for thread in self._threads:
-            if thread is not threading.current_thread():
+            if thread is not threading.current_thread() and thread.ident is not None:
                 thread.join(timeout=10)
         self.sender.close()
 
@@ -749,7 +750,8 @@ class ErrorInstance:
                 continue
             outgoing = dict(message.headers)
             outgoing.pop(c.RETRY_STAGING_ID, None)
-            outgoing[c.RETRY_ACK_QUEUE] = self.settings.error_queue
+            # The transport address of ServiceBus/ErrorQueue (the acknowledgement goes to the ingested queue).
+            outgoing[c.RETRY_ACK_QUEUE] = transport_address(transport, self.settings.error_queue)
             body = b""
             if c.RETRY_ATTEMPT_MESSAGE_ID in outgoing:
                 body = self.store.get_body(outgoing[c.RETRY_UNIQUE_ID]) or b""

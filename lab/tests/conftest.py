@@ -81,3 +81,17 @@ def postgresql_connection_string() -> str:
     pairs = _key_value(value)
     _require("PostgreSQL", pairs.get("host", pairs.get("server", "127.0.0.1")), int(pairs.get("port", "5432")))
     return value
+
+
+@pytest.fixture(params=["LearningTransport", "RabbitMQ.QuorumConventionalRouting"])
+def lab_broker(request, tmp_path):
+    """Queues for a lab instance test: a Learning-transport directory, or the RabbitMQ broker (skipped
+    when unreachable); queue names get a unique suffix (lab/tests/instance_support.py)."""
+    import uuid
+
+    from lab.tests.instance_support import Broker
+
+    suffix = uuid.uuid4().hex[:8]
+    if request.param == "LearningTransport":
+        return Broker("LearningTransport", str(tmp_path / "learning"), suffix)
+    return Broker(request.param, request.getfixturevalue("rabbitmq_connection_string"), suffix)
