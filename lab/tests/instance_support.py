@@ -27,7 +27,9 @@ def wire(value: dt.datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S:%f Z")
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05, what: str = "") -> object:
+def wait_until(
+    predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05, what: str = ""
+) -> object:
     """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
