@@ -71,7 +71,7 @@ def sqs_settings():
 
 @pytest.fixture(scope="module")
 def sqs_client(sqs_settings):
-    _, url = sqs_settings
+    url = sqs_settings[1]
     client = boto3.client(
         "sqs", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
     )
