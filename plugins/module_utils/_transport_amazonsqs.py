@@ -203,28 +203,33 @@ class AmazonSqsTransport(Transport):
             raise TransportDependencyError("boto3", BOTO3_IMPORT_ERROR, self.transport_type)
         timeout = self.options.get("timeout") or DEFAULT_TIMEOUT
         verify = False if self.options.get("validate_certs") is False else (self.options.get("ca_path") or True)
-        session = boto3.session.Session(
-            aws_access_key_id=self.settings.get("AccessKeyId") or None,
-            aws_secret_access_key=self.settings.get("SecretAccessKey") or None,
-            region_name=self.settings.get("Region") or None,
-        )
-        if not session.region_name:
-            raise TransportConfigurationError(
-                "No AWS region for the AmazonSQS transport: add Region=<aws-region> to the connection string or "
-                "configure a default region (AWS_REGION / AWS_DEFAULT_REGION or the shared AWS config)."
-            )
         config = botocore.config.Config(
             connect_timeout=timeout,
             read_timeout=timeout,
             retries={"max_attempts": 2, "mode": "standard"},
         )
         try:
+            session = boto3.session.Session(
+                aws_access_key_id=self.settings.get("AccessKeyId") or None,
+                aws_secret_access_key=self.settings.get("SecretAccessKey") or None,
+                region_name=self.settings.get("Region") or None,
+            )
+            region = session.region_name
             # endpoint_url=None lets botocore apply AWS_ENDPOINT_URL(_SQS) itself.
-            self.client = session.client("sqs", endpoint_url=self.endpoint_url, verify=verify, config=config)
+            client = (
+                session.client("sqs", endpoint_url=self.endpoint_url, verify=verify, config=config) if region else None
+            )
         except (botocore.exceptions.BotoCoreError, ValueError) as exc:
+            # e.g. AWS_PROFILE naming a profile that does not exist, or a malformed endpoint URL.
             raise TransportConfigurationError(
                 "Could not set up the Amazon SQS client: %s" % self._scrub(str(exc))
             ) from None
+        if client is None:
+            raise TransportConfigurationError(
+                "No AWS region for the AmazonSQS transport: add Region=<aws-region> to the connection string or "
+                "configure a default region (AWS_REGION / AWS_DEFAULT_REGION or the shared AWS config)."
+            )
+        self.client = client
 
     def close(self):
         if self.client is not None:

@@ -160,6 +160,14 @@ def test_missing_region_everywhere_fails_clearly(monkeypatch, tmp_path):
         pass
 
 
+def test_unknown_aws_profile_fails_clearly(monkeypatch, tmp_path):
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    with pytest.raises(TransportConfigurationError, match="no-such-profile"):
+        with transport(""):
+            pass
+
+
 def test_options_of_other_transports_are_rejected():
     with pytest.raises(TransportConfigurationError, match="azure_service_bus_max_delivery_count"):
         transport(azure_service_bus_max_delivery_count=5)
