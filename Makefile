@@ -27,6 +27,10 @@ help: ## list the targets
 test: ## THE test command: install what is missing, start services, run every stage, stop services
 	@bash tests/run.sh
 
+.PHONY: demo
+demo: venv collections ## THE main job on the embedded default: BC/DR on the lab, Learning transport
+	@ansible-playbook -i demo/inventory.yml demo/site.yml
+
 .PHONY: setup
 setup: system-deps venv node_modules collections ## install everything the tests and the demo need
 
