@@ -769,22 +769,22 @@ class ErrorInstance:
         op.state = "Completed"
         op.completion_time = c.utcnow()
         history = self.retry_history()
-        historic = {
-            "request_id": op.request_id,
-            "retry_type": op.retry_type,
-            "start_time": c.json_date(op.started),
-            "completion_time": c.json_date(op.completion_time),
-            "originator": op.originator,
-            "failed": op.failed,
-            "number_of_messages_processed": op.forwarded,
-        }
+        historic = c.compact(
+            request_id=op.request_id,
+            retry_type=op.retry_type,
+            start_time=c.json_date(op.started),
+            completion_time=c.json_date(op.completion_time),
+            originator=op.originator,
+            failed=op.failed,
+            number_of_messages_processed=op.forwarded,
+        )
         operations = [historic, *history["historic_operations"]]
         operations.sort(key=lambda h: h["completion_time"], reverse=True)
         history["historic_operations"] = operations[: self.settings.retry_history_depth]
         # Single and multiple-message retries have their own way to be dismissed in the UI.
         if op.retry_type not in ("multipleMessages", "singleMessage"):
             history["unacknowledged_operations"].append(
-                {**historic, "last": c.json_date(op.last or op.completion_time), "classifier": op.classifier}
+                c.compact(**historic, last=c.json_date(op.last or op.completion_time), classifier=op.classifier)
             )
         self.store.put(RETRY_HISTORY, "RetryOperations/History", history)
 
