@@ -37,7 +37,9 @@ GROUP_OPERATION_FIELDS = {
     "id", "title", "type", "count", "first", "last", "operation_status", "operation_progress",
     "need_user_acknowledgement",
 }  # fmt: skip
+QUEUE_ADDRESS_FIELDS = {"physical_address", "failed_message_count"}
 FAILURE_GROUP_VIEW_FIELDS = {"id", "title", "type", "count", "first", "last"}
+HISTORY_FIELDS = {"historic_operations", "unacknowledged_operations"}
 CLASSIFIERS = [
     "Exception Type and Stack Trace",
     "Message Type",
@@ -45,6 +47,7 @@ CLASSIFIERS = [
     "Endpoint Instance",
     "Endpoint Name",
 ]
+MESSAGES_VIEW_FIELDS = {"id", "message_id", "status", "processed_at"}
 CUSTOM_CHECK_FIELDS = {"id", "custom_check_id", "category", "status", "reported_at", "originating_endpoint"}
 ERROR_CONFIGURATION = {
     "host": {"instance_name", "logging"},
@@ -62,7 +65,15 @@ AUDIT_CONFIGURATION = {
     "plugins": set(),
 }
 
+DAY_RANGE = "2020-01-01T00:00:00Z...2020-01-02T00:00:00Z"
+QUEUE_RANGE = {"queueaddress": "{queue}", "from": "2020-01-01T00:00:00Z", "to": "2020-01-02T00:00:00Z"}
+NONE: set = set()
+EMPTY = ("empty", NONE)
+ANY = ("any", NONE)
+LIST = ("list", NONE)
+
 # (verb, path, json body, status, headers that must be present, top-level fields or item fields)
+FAILED_VIEWS = ("items", FAILED_MESSAGE_VIEW_FIELDS)
 ERROR_ROUTES = [
     ("GET", "/api", None, 200, set(), ("object", ROOT_FIELDS)),
     ("GET", "/api/configuration", None, 200, set(), ("object", set(ERROR_CONFIGURATION))),
@@ -70,57 +81,58 @@ ERROR_ROUTES = [
     ("GET", "/api/configuration/remotes", None, 200, set(), ("items", {"api_uri", "version", "status"})),
     ("GET", "/api/errors", None, 200, {"Total-Count", "ETag", "Link"}, ("items", FAILED_MESSAGE_VIEW_FIELDS)),
     ("GET", "/api/errors?status=unresolved", None, 200, {"Total-Count", "ETag"}, ("items", FAILED_MESSAGE_VIEW_FIELDS)),
-    ("HEAD", "/api/errors?status=unresolved", None, 200, {"Total-Count"}, ("empty", set())),
+    ("HEAD", "/api/errors?status=unresolved", None, 200, {"Total-Count"}, EMPTY),
     ("GET", "/api/endpoints/{endpoint}/errors", None, 200, {"Total-Count"}, ("items", FAILED_MESSAGE_VIEW_FIELDS)),
     ("GET", "/api/errors/summary", None, 200, set(), ("object", {"Endpoints", "Hosts", "Message types"})),
     ("GET", "/api/errors/{id}", None, 200, set(), ("object", FAILED_MESSAGE_FIELDS)),
-    ("GET", "/api/errors/does-not-exist", None, 404, set(), ("any", set())),
+    ("GET", "/api/errors/does-not-exist", None, 404, set(), ANY),
     ("GET", "/api/errors/last/{id}", None, 200, set(), ("object", FAILED_MESSAGE_VIEW_FIELDS)),
-    ("GET", "/api/errors/queues/addresses", None, 200, {"Total-Count"}, ("items", {"physical_address", "failed_message_count"})),
-    ("POST", "/api/errors/retry", ["{id}"], 202, set(), ("empty", set())),
-    ("POST", "/api/errors/retry", [""], 400, set(), ("any", set())),
-    ("POST", "/api/errors/{id}/retry", None, 202, set(), ("empty", set())),
-    ("POST", "/api/errors/queues/NoSuchQueue/retry", None, 202, set(), ("empty", set())),
-    ("POST", "/api/errors/NoSuchEndpoint/retry/all", None, 202, set(), ("empty", set())),
-    ("POST", "/api/pendingretries/retry", ["{id}"], 202, set(), ("empty", set())),
-    ("POST", "/api/pendingretries/queues/retry", {"queueaddress": "{queue}", "from": "2020-01-01T00:00:00Z", "to": "2020-01-02T00:00:00Z"}, 202, set(), ("empty", set())),
-    ("PATCH", "/api/pendingretries/resolve", {"uniquemessageids": ["does-not-exist"]}, 202, set(), ("empty", set())),
-    ("PATCH", "/api/pendingretries/queues/resolve", {"queueaddress": "{queue}", "from": "2020-01-01T00:00:00Z", "to": "2020-01-02T00:00:00Z"}, 202, set(), ("empty", set())),
-    ("POST", "/api/errors/archive", ["does-not-exist"], 202, set(), ("empty", set())),
-    ("PATCH", "/api/errors/archive", ["does-not-exist"], 202, set(), ("empty", set())),
-    ("POST", "/api/errors/archive", [""], 422, set(), ("any", set())),
-    ("POST", "/api/errors/does-not-exist/archive", None, 202, set(), ("empty", set())),
-    ("PATCH", "/api/errors/does-not-exist/archive", None, 202, set(), ("empty", set())),
-    ("PATCH", "/api/errors/unarchive", ["does-not-exist"], 202, set(), ("empty", set())),
-    ("PATCH", "/api/errors/2020-01-01T00:00:00Z...2020-01-02T00:00:00Z/unarchive", None, 202, set(), ("empty", set())),
-    ("GET", "/api/errors/groups", None, 200, {"ETag"}, ("list", set())),
-    ("GET", "/api/archive/groups/id/does-not-exist", None, 404, set(), ("any", set())),
+    ("GET", "/api/errors/queues/addresses", None, 200, {"Total-Count"}, ("items", QUEUE_ADDRESS_FIELDS)),
+    ("POST", "/api/errors/retry", ["{id}"], 202, set(), EMPTY),
+    ("POST", "/api/errors/retry", [""], 400, set(), ANY),
+    ("POST", "/api/errors/{id}/retry", None, 202, set(), EMPTY),
+    ("POST", "/api/errors/queues/NoSuchQueue/retry", None, 202, set(), EMPTY),
+    ("POST", "/api/errors/NoSuchEndpoint/retry/all", None, 202, set(), EMPTY),
+    ("POST", "/api/pendingretries/retry", ["{id}"], 202, set(), EMPTY),
+    ("POST", "/api/pendingretries/queues/retry", QUEUE_RANGE, 202, set(), EMPTY),
+    ("PATCH", "/api/pendingretries/resolve", {"uniquemessageids": ["does-not-exist"]}, 202, set(), EMPTY),
+    ("PATCH", "/api/pendingretries/queues/resolve", QUEUE_RANGE, 202, set(), EMPTY),
+    ("POST", "/api/errors/archive", ["does-not-exist"], 202, set(), EMPTY),
+    ("PATCH", "/api/errors/archive", ["does-not-exist"], 202, set(), EMPTY),
+    ("POST", "/api/errors/archive", [""], 422, set(), ANY),
+    ("POST", "/api/errors/does-not-exist/archive", None, 202, set(), EMPTY),
+    ("PATCH", "/api/errors/does-not-exist/archive", None, 202, set(), EMPTY),
+    ("PATCH", "/api/errors/unarchive", ["does-not-exist"], 202, set(), EMPTY),
+    ("PATCH", "/api/errors/%s/unarchive" % DAY_RANGE, None, 202, set(), EMPTY),
+    ("GET", "/api/errors/groups", None, 200, {"ETag"}, LIST),
+    ("GET", "/api/archive/groups/id/does-not-exist", None, 404, set(), ANY),
     ("GET", "/api/recoverability/classifiers", None, 200, {"Total-Count"}, ("exact", CLASSIFIERS)),
     ("GET", "/api/recoverability/groups", None, 200, {"ETag"}, ("items", GROUP_OPERATION_FIELDS)),
     ("GET", "/api/recoverability/groups/Message%20Type", None, 200, set(), ("items", GROUP_OPERATION_FIELDS)),
-    ("GET", "/api/recoverability/groups/{group}/errors", None, 200, {"Total-Count"}, ("items", FAILED_MESSAGE_VIEW_FIELDS)),
-    ("HEAD", "/api/recoverability/groups/{group}/errors", None, 200, {"Total-Count"}, ("empty", set())),
+    ("GET", "/api/recoverability/groups/{group}/errors", None, 200, {"Total-Count"}, FAILED_VIEWS),
+    ("HEAD", "/api/recoverability/groups/{group}/errors", None, 200, {"Total-Count"}, EMPTY),
     ("GET", "/api/recoverability/groups/id/{group}", None, 200, set(), ("object", FAILURE_GROUP_VIEW_FIELDS)),
-    ("POST", "/api/recoverability/groups/{group}/comment?comment=checked", None, 202, set(), ("empty", set())),
-    ("DELETE", "/api/recoverability/groups/{group}/comment", None, 202, set(), ("empty", set())),
-    ("GET", "/api/recoverability/history", None, 200, set(), ("object", {"historic_operations", "unacknowledged_operations"})),
-    ("DELETE", "/api/recoverability/unacknowledgedgroups/does-not-exist", None, 404, set(), ("any", set())),
-    ("GET", "/api/endpoints", None, 200, set(), ("list", set())),
+    ("POST", "/api/recoverability/groups/{group}/comment?comment=checked", None, 202, set(), EMPTY),
+    ("DELETE", "/api/recoverability/groups/{group}/comment", None, 202, set(), EMPTY),
+    ("GET", "/api/recoverability/history", None, 200, set(), ("object", HISTORY_FIELDS)),
+    ("DELETE", "/api/recoverability/unacknowledgedgroups/does-not-exist", None, 404, set(), ANY),
+    ("GET", "/api/endpoints", None, 200, set(), LIST),
     ("GET", "/api/heartbeats/stats", None, 200, set(), ("object", {"active", "failing"})),
     ("GET", "/api/customchecks", None, 200, {"Total-Count"}, ("items", CUSTOM_CHECK_FIELDS)),
     ("GET", "/api/customchecks?status=pass", None, 200, {"Total-Count"}, ("items", CUSTOM_CHECK_FIELDS)),
-    ("GET", "/api/messages", None, 200, {"Total-Count"}, ("list", set())),
+    ("GET", "/api/messages", None, 200, {"Total-Count"}, LIST),
 ]  # fmt: skip
 
+MESSAGE_VIEWS = ("items", MESSAGES_VIEW_FIELDS)
 AUDIT_ROUTES = [
     ("GET", "/api", None, 200, set(), ("object", {"name", "configuration"})),
     ("GET", "/api/configuration", None, 200, set(), ("object", set(AUDIT_CONFIGURATION))),
     ("GET", "/api/instance-info", None, 200, set(), ("object", set(AUDIT_CONFIGURATION))),
-    ("GET", "/api/messages?include_system_messages=true&per_page=1", None, 200, {"Total-Count"}, ("items", {"id", "message_id", "status", "processed_at"})),
-    ("GET", "/api/endpoints/Shipping/messages", None, 200, {"Total-Count"}, ("list", set())),
-    ("GET", "/api/messages/search/Shipping", None, 200, {"Total-Count"}, ("list", set())),
-    ("GET", "/api/endpoints/Shipping/audit-count", None, 200, set(), ("list", set())),
-    ("GET", "/api/endpoints/known", None, 200, set(), ("list", set())),
+    ("GET", "/api/messages?include_system_messages=true&per_page=1", None, 200, {"Total-Count"}, MESSAGE_VIEWS),
+    ("GET", "/api/endpoints/Shipping/messages", None, 200, {"Total-Count"}, LIST),
+    ("GET", "/api/messages/search/Shipping", None, 200, {"Total-Count"}, LIST),
+    ("GET", "/api/endpoints/Shipping/audit-count", None, 200, set(), LIST),
+    ("GET", "/api/endpoints/known", None, 200, set(), LIST),
 ]  # fmt: skip
 
 # ---------------------------------------------------------------------------------------------- fixtures
@@ -199,10 +211,9 @@ def _has_null(value) -> bool:
 # ---------------------------------------------------------------------------------------------- tests
 
 
-@pytest.mark.parametrize(
-    ("verb", "path", "body", "status", "headers", "shape"), ERROR_ROUTES, ids=lambda v: str(v)[:60]
-)
-def test_error_instance_route(lab, verb, path, body, status, headers, shape):
+@pytest.mark.parametrize("row", ERROR_ROUTES, ids=lambda row: "%s %s" % row[:2])
+def test_error_instance_route(lab, row):
+    verb, path, body, status, headers, shape = row
     response = call(lab["error"], lab, verb, path, body)
     assert response.status_code == status, response.text
     assert all(name in response.headers for name in headers), response.headers
@@ -210,10 +221,9 @@ def test_error_instance_route(lab, verb, path, body, status, headers, shape):
     check_shape(response, shape)
 
 
-@pytest.mark.parametrize(
-    ("verb", "path", "body", "status", "headers", "shape"), AUDIT_ROUTES, ids=lambda v: str(v)[:60]
-)
-def test_audit_instance_route(lab, verb, path, body, status, headers, shape):
+@pytest.mark.parametrize("row", AUDIT_ROUTES, ids=lambda row: "%s %s" % row[:2])
+def test_audit_instance_route(lab, row):
+    verb, path, body, status, headers, shape = row
     response = call(lab["audit"], lab, verb, path, body)
     assert response.status_code == status, response.text
     assert all(name in response.headers for name in headers), response.headers

@@ -262,7 +262,7 @@ def test_error_instance_refuses_to_start_with_servicecontrols_message(env, messa
 
 
 def test_forward_error_messages_missing_is_checked_before_retention():
-    with pytest.raises(SettingsError, match="^ForwardErrorMessages settings is missing"):
+    with pytest.raises(SettingsError, match=r"^ForwardErrorMessages settings is missing"):
         load_settings("error", None, {"TRANSPORTTYPE": "LearningTransport"})
 
 
@@ -281,7 +281,7 @@ def test_missing_transport_type_is_refused_with_servicecontrols_message():
 
 
 def test_invalid_boolean_is_refused():
-    with pytest.raises(SettingsError, match="yes is not a valid value for Boolean"):
+    with pytest.raises(SettingsError, match=r"^yes is not a valid value for Boolean\."):
         error_settings(SERVICECONTROL_FORWARDERRORMESSAGES="yes")
 
 
