@@ -21,7 +21,7 @@ def main():
     os.environ.clear()
     os.environ.update(saved_environment)
     importlib.invalidate_caches()
-    sys.argv = ["pip", "install", "-q"] + args
+    sys.argv = ["pip", "install", "-q", *args]
     runpy.run_module("pip", run_name="__main__", alter_sys=True)
 
 
