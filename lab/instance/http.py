@@ -231,7 +231,9 @@ class ApiServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="http", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
