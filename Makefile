@@ -74,6 +74,9 @@ tree: ## copy tracked + untracked-not-ignored files to the collection tree ansib
 	done
 	@git ls-files -z --cached --others --exclude-standard | xargs -0 -r ls -d 2>/dev/null | tr '\n' '\0' \
 	  | xargs -0 -r cp --parents -t $(COLLECTION)
+	@# ansible-test lists files with git. Without a repository of its own, the copy would be listed by the
+	@# enclosing checkout, which ignores .build/, and every test would find nothing.
+	@git -C $(COLLECTION) init -q
 	@mkdir -p ~/.ansible/test/cache && cp tests/utils/get_pip_24_2.py ~/.ansible/test/cache/get_pip_24_2.py
 
 .PHONY: devlink

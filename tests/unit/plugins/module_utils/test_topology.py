@@ -8,9 +8,7 @@ import copy
 import re
 
 import pytest
-from ansible.errors import AnsibleFilterError
 
-from ansible_collections.servicecontrol.platform.plugins.filter.topology import FilterModule
 from ansible_collections.servicecontrol.platform.plugins.module_utils._settings import effective_settings, log_queue_of
 from ansible_collections.servicecontrol.platform.plugins.module_utils._topology import (
     TopologyError,
@@ -164,38 +162,3 @@ def test_instance_name_setting_must_agree_with_name():
 def test_shapeless_input_fails_clearly(bad):
     with pytest.raises(TopologyError):
         validate_topology(bad)
-
-
-def test_filter_wraps_errors_for_ansible():
-    filters = FilterModule().filters()
-    assert filters["topology_queues"](dr_topology()) == ["error", "audit", "error_backup", "audit_backup"]
-    with pytest.raises(AnsibleFilterError, match="share the InstanceName"):
-        topology = dr_topology()
-        topology["instances"][3]["name"] = "Particular.ServiceControl.Audit"
-        filters["topology_queues"](topology)
-
-
-def test_instance_environment_uses_fully_qualified_servicecontrol_names():
-    environment = FilterModule().filters()["instance_environment"](dr_topology(), "Particular.ServiceControl")
-    assert environment["SERVICECONTROL_TRANSPORTTYPE"] == "RabbitMQ.QuorumConventionalRouting"
-    assert environment["SERVICECONTROL_CONNECTIONSTRING"].endswith("password=%s" % SECRET)
-    assert environment["SERVICECONTROL_FORWARDERRORMESSAGES"] == "true"
-    assert environment["SERVICEBUS_ERRORLOGQUEUE"] == "error_backup"
-    assert environment["SERVICEBUS_ERRORQUEUE"] == "error"
-    assert environment["SERVICECONTROL_INSTANCENAME"] == "Particular.ServiceControl"
-    assert environment["LICENSINGCOMPONENT_SERVICECONTROLTHROUGHPUTDATAQUEUE"] == "ServiceControl.ThroughputData"
-    # Bare names would apply to every instance type on the host; ServiceBus/* bare names are ignored.
-    assert "FORWARDERRORMESSAGES" not in environment
-    assert "ERRORLOGQUEUE" not in environment
-
-
-def test_audit_environment_uses_the_audit_namespace():
-    environment = FilterModule().filters()["instance_environment"](dr_topology(), "Particular.ServiceControl.Audit")
-    assert environment["SERVICECONTROL_AUDIT_TRANSPORTTYPE"] == "RabbitMQ.QuorumConventionalRouting"
-    assert environment["SERVICECONTROL_AUDIT_FORWARDAUDITMESSAGES"] == "true"
-    assert environment["SERVICEBUS_AUDITLOGQUEUE"] == "audit_backup"
-
-
-def test_instance_environment_of_an_unknown_instance_lists_the_known_ones():
-    with pytest.raises(AnsibleFilterError, match="No instance named 'Nope'"):
-        FilterModule().filters()["instance_environment"](dr_topology(), "Nope")
