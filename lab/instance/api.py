@@ -774,7 +774,10 @@ class ErrorApi:
         except (urllib.error.URLError, ConnectionError) as exc:
             # The remote is left out until the remotes check reaches it again.
             log.warning("Remote instance at %s will be temporarily disabled: %s", remote["base"], exc)
-            self.instance.unavailable_remotes.add(remote["base"])
+            self.instance.unavailable_remotes[remote["base"]] = (
+                "The remote instance at '%s' doesn't seem to be available. It will be temporarily disabled. "
+                "Reason: %s" % (remote["base"], exc)
+            )
         except Exception as exc:
             log.warning("Failed to query remote instance at %s: %s", remote["base"], exc)
         return remote["instance_id"], [], 0
@@ -794,15 +797,17 @@ class ErrorApi:
         return Response(200, raw=body, content_type=content_type)
 
     def check_remotes(self) -> None:
-        """CheckRemotes custom check: re-enable remotes that answer again."""
+        """CheckRemotes custom check: ``GET /api`` must succeed; failures disable the remote for scatter-gather."""
         for remote in self.remotes:
+            base = remote["base"]
             try:
-                with urllib.request.urlopen(_absolute(remote["base"], "/api"), timeout=REMOTE_TIMEOUT):  # noqa: S310
-                    self.instance.unavailable_remotes.discard(remote["base"])
-            except urllib.error.HTTPError:
-                self.instance.unavailable_remotes.discard(remote["base"])
-            except Exception:
-                self.instance.unavailable_remotes.add(remote["base"])
+                with urllib.request.urlopen(_absolute(base, "/api"), timeout=REMOTE_TIMEOUT):  # noqa: S310
+                    self.instance.unavailable_remotes.pop(base, None)
+            except Exception as exc:
+                self.instance.unavailable_remotes[base] = (
+                    "The remote instance at '%s' doesn't seem to be available. It will be temporarily disabled. "
+                    "Reason: %s" % (base, exc)
+                )
 
 
 def _absolute(base: str, path_and_query: str) -> str:
@@ -941,6 +946,8 @@ class AuditApi:
 
 
 def remote_checker(api: ErrorApi, interval: float, stop) -> None:
+    """Runs the remotes check at start and then every ``interval`` seconds (ServiceControl: 30 s)."""
+    api.check_remotes()
     while not stop.wait(interval):
         api.check_remotes()
 

@@ -141,7 +141,7 @@ class AuditInstance:
                         continue
                     headers = {k: v for k, v in message.headers.items() if k != c.TTBR}
                     transport.send(self.settings.audit_log_queue, LabMessage(headers=headers, body=message.body))
-        except Exception as exc:
+        except Exception as exc:  # the whole batch fails, as in AuditIngestor.Ingest
             log.warning("Forwarding messages failed: %s", exc)
             for message in batch:
                 self._on_failure(transport, message, exc)

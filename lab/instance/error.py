@@ -181,7 +181,8 @@ class ErrorInstance:
         self._batches: list[RetryBatch] = []
         self.operations: dict[tuple[str, str], RetryOperation] = {}
         self.archive_operations: dict[str, ArchiveOperation] = {}
-        self.unavailable_remotes: set[str] = set()
+        #: Remote base address -> why the remotes check or a scatter-gather call disabled it.
+        self.unavailable_remotes: dict[str, str] = {}
         self._ingest_transport: LabTransport | None = None
         self._circuit_breaker = CircuitBreaker()
         self._failures = FailureCounter()
@@ -284,7 +285,7 @@ class ErrorInstance:
                     try:
                         self._record_failure(message)
                         stored.append(message)
-                    except Exception as exc:
+                    except Exception as exc:  # one bad message must not fail the batch
                         log.warning("Processing of message '%s' failed: %s", message.native_id, exc)
                         processing_errors[id(message)] = exc
                 for message in confirmations:
@@ -293,7 +294,7 @@ class ErrorInstance:
                 for message in stored:
                     headers = {k: v for k, v in message.headers.items() if k != c.TTBR}
                     transport.send(self.settings.error_log_queue, LabMessage(headers=headers, body=message.body))
-        except Exception as exc:
+        except Exception as exc:  # the whole batch fails, as in ErrorIngestor.Ingest
             log.warning("Forwarding messages failed: %s", exc)
             for message in batch:
                 self._on_processing_failure(transport, message, exc)
@@ -441,7 +442,7 @@ class ErrorInstance:
                 continue
             try:
                 self.handle_input_message(message)
-            except Exception as exc:
+            except Exception as exc:  # NServiceBus moves a failing message to the instance's error queue
                 log.error("Moving message %s to %s: %s", message.message_id, self.settings.instance_errors_queue, exc)
                 self._move_to_error_queue(transport, message, exc)
             transport.complete(message)
@@ -1006,11 +1007,11 @@ class ErrorInstance:
         me = compact_endpoint(self.settings.instance_name, None, None)
         now = c.json_date(c.utcnow())
 
-        def internal(check_id: str, failure: str | None) -> dict:
+        def internal(check_id: str, failure: str | None, category: str = "ServiceControl Health") -> dict:
             return c.compact(
                 id=c.deterministic_guid(self.settings.instance_name, check_id),
                 custom_check_id=check_id,
-                category="ServiceControl Health",
+                category=category,
                 status="fail" if failure else "pass",
                 reported_at=now,
                 failure_reason=failure,
@@ -1025,13 +1026,8 @@ class ErrorInstance:
             internal(FAILED_IMPORT_CHECK, FAILED_IMPORT_MESSAGE if self.store.count(FAILED_IMPORTS) else None)
         )
         if self.settings.remote_instances:
-            down = sorted(self.unavailable_remotes)
-            checks.append(
-                internal(
-                    REMOTES_CHECK,
-                    ("Remote instance(s) not reachable: %s" % ", ".join(down)) if down else None,
-                )
-            )
+            reasons = [self.unavailable_remotes[base] for base in sorted(self.unavailable_remotes)]
+            checks.append(internal(REMOTES_CHECK, "\n".join(reasons) + "\n" if reasons else None, "Health"))
         return checks
 
 

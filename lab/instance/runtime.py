@@ -130,7 +130,7 @@ class IngestionWatchdog:
                 self.last_failure = None
                 startup = False
                 self.started.set()
-            except Exception as exc:
+            except Exception as exc:  # any start failure is reported, as the Watchdog does
                 self.last_failure = str(exc)
                 self._safe_stop()
                 if startup:

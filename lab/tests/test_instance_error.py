@@ -393,6 +393,17 @@ def test_remotes_status_version_and_message_scatter_gather(tmp_path: Path):
             assert result[0]["configuration"]["transport"]["audit_queue"] == broker.name("audit")
             assert "configuration" not in result[1]
 
+            def remotes_check():
+                checks = run.get("/api/customchecks", params={"status": "fail"}).json()
+                return [c for c in checks if c["custom_check_id"] == "ServiceControl Remotes"]
+
+            failing = wait_until(remotes_check, what="the remotes custom check")
+            assert (
+                "The remote instance at 'http://127.0.0.1:9' doesn't seem to be available"
+                in failing[0]["failure_reason"]
+            )
+            assert failing[0]["category"] == "Health"
+
             transport.send(broker.name("audit"), audit_message_for("Shipping"))
             transport.send(broker.name("error"), failed_message("Sales"))
             wait_until(lambda: errors(run), what="error ingestion")
