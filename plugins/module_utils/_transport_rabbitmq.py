@@ -18,6 +18,7 @@ Everything goes through one httpx client per module call (one connection, kept a
 from __future__ import annotations
 
 import json
+import ssl
 import traceback
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -310,7 +311,12 @@ class RabbitMQTransport(Transport):
         if not self.options.get("validate_certs", True) or self.connection.disable_certificate_validation:
             verify = False
         elif self.options.get("ca_path"):
-            verify = self.options["ca_path"]
+            try:
+                verify = ssl.create_default_context(cafile=self.options["ca_path"])
+            except (OSError, ssl.SSLError) as exc:
+                raise TransportConfigurationError(
+                    "Cannot load the CA certificates in ca_path '%s': %s" % (self.options["ca_path"], exc)
+                ) from None
         self.client = httpx.Client(
             base_url=self.connection.management_url,
             auth=httpx.BasicAuth(self.connection.management_username, self.connection.management_password),

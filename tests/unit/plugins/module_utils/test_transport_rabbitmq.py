@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 from urllib.parse import unquote
 
+import certifi
 import httpx
 import pytest
 
@@ -711,6 +713,24 @@ def test_tls_verification_settings(monkeypatch):
         with make("RabbitMQ.QuorumDirectRouting", api, connection_string, **options):
             pass
     assert seen == [True, False, False]
+
+
+def test_ca_path_is_loaded_into_an_ssl_context(monkeypatch, tmp_path):
+    seen = []
+
+    class RecordingClient(httpx.Client):
+        def __init__(self, **kwargs):
+            seen.append(kwargs["verify"])
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(_transport_rabbitmq.httpx, "Client", RecordingClient)
+    with pytest.raises(TransportConfigurationError) as error:
+        with make("RabbitMQ.QuorumDirectRouting", FakeManagementApi(), ca_path=str(tmp_path / "missing.pem")):
+            pass
+    assert "Cannot load the CA certificates in ca_path" in str(error.value)
+    with make("RabbitMQ.QuorumDirectRouting", FakeManagementApi(), ca_path=certifi.where()):
+        pass
+    assert isinstance(seen[-1], ssl.SSLContext)
 
 
 def test_options_of_other_transports_are_rejected():

@@ -37,7 +37,7 @@ def test_creates_missing_queues_with_one_connection(fake_broker, module_runner):
 
 def test_second_run_changes_nothing(fake_broker, module_runner):
     module_runner(queue.main, args(queues=["error", "audit"]))
-    result, failed, _ = module_runner(queue.main, args(queues=["error", "audit"]))
+    result, failed, _output = module_runner(queue.main, args(queues=["error", "audit"]))
     assert not failed
     assert result["changed"] is False
     assert {q["action"] for q in result["queues"]} == {"existed"}
@@ -50,7 +50,7 @@ def test_check_mode_predicts_without_creating_and_diff_matches_real_run(fake_bro
     assert fake_broker["queues"] == {}
     assert SECRET not in output
 
-    real, failed, _ = module_runner(queue.main, args(queues=["error", "audit"]), diff=True)
+    real, failed, _output = module_runner(queue.main, args(queues=["error", "audit"]), diff=True)
     assert not failed
     assert real["diff"] == check["diff"]
     assert [q["action"] for q in real["queues"]] == [q["action"] for q in check["queues"]] == ["created", "created"]
@@ -64,7 +64,7 @@ def test_check_mode_predicts_without_creating_and_diff_matches_real_run(fake_bro
 
 def test_diff_leaves_out_depth(fake_broker, module_runner):
     fake_broker["queues"]["error"] = {"depth": 7, "queue_type": "quorum"}
-    result, _, _ = module_runner(queue.main, args(queues=["error"], state="absent"), diff=True)
+    result, _failed, _output = module_runner(queue.main, args(queues=["error"], state="absent"), diff=True)
     assert "depth" not in result["diff"]["before"]["error"]
     assert result["diff"]["after"]["error"]["exists"] is False
 
@@ -72,20 +72,21 @@ def test_diff_leaves_out_depth(fake_broker, module_runner):
 def test_absent_deletes_and_repeats_cleanly(fake_broker, module_runner):
     fake_broker["queues"]["error"] = {"depth": 0, "queue_type": "quorum"}
 
-    check, _, _ = module_runner(queue.main, args(queues=["error", "audit"], state="absent"), check_mode=True)
+    absent = args(queues=["error", "audit"], state="absent")
+    check, _failed, _output = module_runner(queue.main, absent, check_mode=True)
     assert check["changed"] is True
     assert "error" in fake_broker["queues"]
 
-    real, _, _ = module_runner(queue.main, args(queues=["error", "audit"], state="absent"))
+    real, _failed, _output = module_runner(queue.main, args(queues=["error", "audit"], state="absent"))
     assert [q["action"] for q in real["queues"]] == ["deleted", "absent"]
     assert fake_broker["queues"] == {}
 
-    again, _, _ = module_runner(queue.main, args(queues=["error", "audit"], state="absent"))
+    again, _failed, _output = module_runner(queue.main, args(queues=["error", "audit"], state="absent"))
     assert again["changed"] is False
 
 
 def test_invalid_names_fail_before_anything_is_created(fake_broker, module_runner):
-    result, failed, _ = module_runner(queue.main, args(queues=["error", "bad!one", "audit", "bad!two"]))
+    result, failed, _output = module_runner(queue.main, args(queues=["error", "bad!one", "audit", "bad!two"]))
     assert failed
     assert "bad!one" in result["msg"] and "bad!two" in result["msg"]
     assert result["changed"] is False
@@ -112,7 +113,7 @@ def test_failure_midway_says_what_was_done_and_what_was_not(fake_broker, module_
 
 def test_failure_midway_in_check_mode_says_planned(fake_broker, module_runner):
     fake_broker["fail_on"] = ("audit",)
-    result, failed, _ = module_runner(queue.main, args(queues=["error", "audit"]), check_mode=True)
+    result, failed, _output = module_runner(queue.main, args(queues=["error", "audit"]), check_mode=True)
     assert failed
     assert result["changed"] is True
     assert "already planned: error (created)" in result["msg"]
@@ -129,12 +130,12 @@ def test_unreachable_transport_fails_without_change(fake_broker, module_runner):
 
 
 def test_duplicate_names_are_handled_once(fake_broker, module_runner):
-    result, _, _ = module_runner(queue.main, args(queues=["error", "error"]))
+    result, _failed, _output = module_runner(queue.main, args(queues=["error", "error"]))
     assert [q["name"] for q in result["queues"]] == ["error"]
 
 
 def test_empty_name_is_rejected(fake_broker, module_runner):
-    result, failed, _ = module_runner(queue.main, args(queues=["error", " "]))
+    result, failed, _output = module_runner(queue.main, args(queues=["error", " "]))
     assert failed
     assert "no name may be empty" in result["msg"]
     assert fake_broker["opened"] == []

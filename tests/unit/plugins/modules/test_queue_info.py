@@ -36,14 +36,14 @@ def test_reports_each_queue_in_order(fake_broker, module_runner):
 
 def test_check_mode_reads_the_same(fake_broker, module_runner):
     fake_broker["queues"]["audit"] = {"depth": 0, "queue_type": "quorum"}
-    normal, _, _ = module_runner(queue_info.main, dict(BASE_ARGS, queues=["audit"]))
-    check, _, _ = module_runner(queue_info.main, dict(BASE_ARGS, queues=["audit"]), check_mode=True)
+    normal, _failed, _output = module_runner(queue_info.main, dict(BASE_ARGS, queues=["audit"]))
+    check, _failed, _output = module_runner(queue_info.main, dict(BASE_ARGS, queues=["audit"]), check_mode=True)
     assert check == normal
     assert check["queues"][0]["depth"] == 0
 
 
 def test_invalid_names_fail_before_connecting(fake_broker, module_runner):
-    result, failed, _ = module_runner(queue_info.main, dict(BASE_ARGS, queues=["x!", "y!"]))
+    result, failed, _output = module_runner(queue_info.main, dict(BASE_ARGS, queues=["x!", "y!"]))
     assert failed
     assert "'x!'" in result["msg"] and "'y!'" in result["msg"]
     assert fake_broker.get("connections") is None
@@ -58,6 +58,8 @@ def test_transport_failure_is_reported_without_secret(fake_broker, module_runner
 
 
 def test_unknown_transport_option_is_rejected(fake_broker, module_runner):
-    result, failed, _ = module_runner(queue_info.main, dict(BASE_ARGS, queues=["error"], sqs_endpoint_url="http://x"))
+    result, failed, _output = module_runner(
+        queue_info.main, dict(BASE_ARGS, queues=["error"], sqs_endpoint_url="http://x")
+    )
     assert failed
     assert "sqs_endpoint_url" in result["msg"]
