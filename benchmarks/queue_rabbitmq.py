@@ -168,7 +168,7 @@ class Broker:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--count", type=int, default=200, help="number of queues (default 200)")
     args = parser.parse_args()
 

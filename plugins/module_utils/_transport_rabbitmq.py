@@ -150,7 +150,7 @@ class RabbitMQConnection:
                 "or the form host=<HOST>;username=<USERNAME>;password=<PASSWORD>." % transport_type
             )
         use_tls = scheme == "amqps"
-        segments = [segment for segment in parts.path.split("/")[1:]] if parts.path else []
+        segments = parts.path.split("/")[1:] if parts.path else []
         if len(segments) > 1:
             raise TransportConfigurationError(
                 "The AMQP URI given as connection string for %s has more than one path segment; the path is the "

@@ -91,7 +91,9 @@ class FakeManagementApi:
         body = json.loads(request.content) if request.content else None
         self.requests.append((request.method, path, body))
         auth = request.headers.get("authorization", "")
-        user, _, password = base64.b64decode(auth.split(" ", 1)[1]).decode().partition(":") if auth else ("", "", "")
+        user, _colon, password = (
+            base64.b64decode(auth.split(" ", 1)[1]).decode().partition(":") if auth else ("", "", "")
+        )
         if (user, password) != self.credentials:
             return httpx.Response(401, json={"error": "not_authorised", "reason": "Login failed"})
         parts = [unquote(part) for part in path.strip("/").split("/")]
@@ -110,7 +112,7 @@ class FakeManagementApi:
         if kind == "exchanges":
             return self.exchange(method, vhost, rest[0], body)
         if kind == "bindings":
-            _, source, _, destination = rest
+            source, destination = rest[1], rest[3]
             if method == "GET":
                 return httpx.Response(200, json=self.binding_list(vhost, source, destination))
             self.bindings.append((vhost, source, destination, body["routing_key"]))
@@ -665,8 +667,9 @@ def test_unreachable_broker_message_has_url_but_no_secret():
 
     transport = open_transport("RabbitMQ.QuorumConventionalRouting", CONNECTION_STRING + ";ManagementApiUrl=http://m:1")
     transport.http_transport = httpx.MockTransport(refuse)
-    with pytest.raises(TransportError) as error, transport:
-        pass
+    with pytest.raises(TransportError) as error:
+        with transport:
+            pass
     assert "Cannot reach the RabbitMQ management API at http://m:1" in str(error.value)
     assert SECRET not in str(error.value)
 
@@ -690,8 +693,9 @@ def test_server_errors_carry_the_reason():
 def test_missing_httpx_is_reported_as_a_dependency(monkeypatch):
     monkeypatch.setattr(_transport_rabbitmq, "HAS_HTTPX", False)
     transport = open_transport("RabbitMQ.QuorumDirectRouting", CONNECTION_STRING)
-    with pytest.raises(TransportDependencyError) as error, transport:
-        pass
+    with pytest.raises(TransportDependencyError) as error:
+        with transport:
+            pass
     assert error.value.library == "httpx"
 
 
