@@ -13,6 +13,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
 export CI=${CI:-false}
+# Services this run starts belong to this run only; a developer's running services are reused, never stopped.
+export SERVICES_SESSION=test-$$
 export ANSIBLE_COLLECTIONS_PATH=$ROOT/.build/collections
 export PATH=$ROOT/.venv/bin:$ROOT/node_modules/.bin:$PATH
 # pytest-ansible (if a developer has it) would build a symlink farm in the tree.

@@ -6,7 +6,9 @@
 #   tests/services.sh status  print which services answer
 #
 # Ports are fixed so developers and CI share one set of endpoints (tests/endpoints.env).
-# A service that is already answering on its port is reused and never stopped by us.
+# A service that is already answering on its port is reused and never stopped by us. Ownership is
+# per session (SERVICES_SESSION, default "manual"): `make test` uses its own session, so it stops what it
+# started and never what a developer started with `make services`.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +17,8 @@ VENV=${VENV:-$ROOT/.venv}
 NODE_BIN=${NODE_BIN:-$ROOT/node_modules/.bin}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 RABBITMQ_BIN=/usr/lib/rabbitmq/bin
+SESSION=${SERVICES_SESSION:-manual}
+OWNED=$STATE/owned-by/$SESSION
 
 RABBITMQ_PORT=5672 RABBITMQ_MGMT_PORT=15672 POSTGRES_PORT=55432 MOTO_PORT=5000 AZURITE_PORT=10001
 
@@ -52,7 +56,7 @@ collect_statistics_interval = 1000
 EOF
   echo '[rabbitmq_management].' >"$STATE/rabbitmq/enabled_plugins"
   (rabbitmq_env; $RABBITMQ_BIN/rabbitmq-server -detached >/dev/null 2>&1)
-  touch "$STATE/rabbitmq/started-by-us"
+  touch "$OWNED/rabbitmq"
 }
 
 start_postgres() {
@@ -65,13 +69,13 @@ start_postgres() {
   runuser -u postgres -- "$PGBIN"/pg_ctl -D "$STATE/postgres/data" -l "$STATE/postgres/log" -w -o \
     "-k $STATE/postgres -c listen_addresses=127.0.0.1 -p $POSTGRES_PORT -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
     start >/dev/null
-  touch "$STATE/postgres/started-by-us"
+  touch "$OWNED/postgres"
 }
 
 start_moto() {
   if port_open $MOTO_PORT; then log "moto already running, reused"; return; fi
   nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p $MOTO_PORT >"$STATE/moto.log" 2>&1 &
-  echo $! >"$STATE/moto.pid"
+  echo $! >"$OWNED/moto.pid"
 }
 
 start_azurite() {
@@ -82,11 +86,11 @@ start_azurite() {
   # The subshell backgrounds node itself, so $! is node's PID.
   (cd "$STATE/azurite" && nohup "$NODE_BIN/azurite-queue" --queueHost 127.0.0.1 --queuePort $AZURITE_PORT \
     --inMemoryPersistence --skipApiVersionCheck --silent >"$STATE/azurite.log" 2>&1 &
-   echo $! >"$STATE/azurite.pid")
+   echo $! >"$OWNED/azurite.pid")
 }
 
 start() {
-  mkdir -p "$STATE"
+  mkdir -p "$STATE" "$OWNED"
   local t0=$SECONDS failed=0
   start_rabbitmq || failed=1
   start_postgres || failed=1
@@ -95,7 +99,7 @@ start() {
   wait_port $POSTGRES_PORT 30 postgresql || failed=1
   wait_port $MOTO_PORT 30 moto || failed=1
   wait_port $AZURITE_PORT 30 azurite || failed=1
-  if [ -f "$STATE/rabbitmq/started-by-us" ]; then
+  if [ -f "$OWNED/rabbitmq" ]; then
     (rabbitmq_env; $RABBITMQ_BIN/rabbitmqctl wait --timeout 90 "$RABBITMQ_PID_FILE" >/dev/null 2>&1) || failed=1
   fi
   wait_port $RABBITMQ_MGMT_PORT 90 rabbitmq-management || failed=1
@@ -106,25 +110,25 @@ start() {
 
 stop() {
   for name in moto azurite; do
-    if [ -f "$STATE/$name.pid" ]; then
-      kill "$(cat "$STATE/$name.pid")" 2>/dev/null || true
-      rm -f "$STATE/$name.pid"
+    if [ -f "$OWNED/$name.pid" ]; then
+      kill "$(cat "$OWNED/$name.pid")" 2>/dev/null || true
+      rm -f "$OWNED/$name.pid"
     fi
   done
-  if [ -f "$STATE/postgres/started-by-us" ]; then
+  if [ -f "$OWNED/postgres" ]; then
     runuser -u postgres -- "$PGBIN"/pg_ctl -D "$STATE/postgres/data" -m immediate stop >/dev/null 2>&1 || true
-    rm -f "$STATE/postgres/started-by-us"
+    rm -f "$OWNED/postgres"
   fi
-  if [ -f "$STATE/rabbitmq/started-by-us" ]; then
+  if [ -f "$OWNED/rabbitmq" ]; then
     if [ -f "$STATE/rabbitmq/rabbit.pid" ]; then
       kill -KILL "$(cat "$STATE/rabbitmq/rabbit.pid")" 2>/dev/null || true
     fi
     # epmd refuses to exit while a node is registered; wait for the killed node to drop out.
     for _ in $(seq 1 50); do epmd -names 2>/dev/null | grep -q '^name ' || break; sleep 0.1; done
     epmd -kill >/dev/null 2>&1 || true
-    rm -f "$STATE/rabbitmq/started-by-us"
+    rm -f "$OWNED/rabbitmq"
   fi
-  log "stopped what this script started"
+  log "stopped what session '$SESSION' started"
 }
 
 status() {
