@@ -39,7 +39,18 @@ options:
       - For RabbitMQ, C(host=<HOST>;username=<USER>;password=<PASSWORD>) with the optional keys C(port),
         C(virtualHost), C(useTls), C(ManagementApiUrl), C(ManagementApiUserName) and C(ManagementApiPassword), or
         an C(amqp://) / C(amqps://) URI.
-      - For V(LearningTransport), the path of the learning transport directory.
+      - For V(SQLServer), an ADO.NET connection string (C(Initial Catalog) is required) plus ServiceControl's
+        C(Queue Schema) (default C(dbo)); for V(PostgreSQL), an Npgsql connection string plus C(Queue Schema)
+        (default C(public)).
+      - For V(AmazonSQS), C(Region), C(QueueNamePrefix), C(AccessKeyId) and C(SecretAccessKey) among ServiceControl's
+        keys; without keys, credentials come from the standard AWS chain (environment, profile, instance role).
+      - For V(AzureStorageQueue), a storage account connection string; ServiceControl's C(Subscriptions Table) key
+        is accepted and not passed to the SDK.
+      - For V(NetStandardAzureServiceBus), C(Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...) or the
+        fully qualified namespace with C(Authentication=Managed Identity) (and C(ClientId)); ServiceControl's
+        C(TopicName), C(EnablePartitioning), C(HierarchyNamespace), C(TransportType) and
+        C(QueueLengthQueryDelayInterval) keys are accepted.
+      - For V(LearningTransport), the path of the learning transport directory (C(%VAR%) and C($VAR) are expanded).
       - Not used for V(MSMQ).
       - The value is never logged and never returned.
     type: str
@@ -69,8 +80,10 @@ options:
     type: bool
   sqs_message_retention_period:
     description:
-      - V(AmazonSQS) only. Message retention period of new queues, in seconds.
-      - When not set, the transport uses 345600 (4 days), as NServiceBus does.
+      - V(AmazonSQS) only. Message retention period of the queues, in seconds, from 61 to 1209600 (14 days).
+        An existing queue with another retention period is updated.
+      - When not set, the transport uses 345600 (4 days), as NServiceBus does. Failed messages waiting in an
+        SQS error queue expire after this period.
     type: int
   sqs_endpoint_url:
     description:
@@ -79,21 +92,46 @@ options:
     type: str
   azure_service_bus_max_size_in_megabytes:
     description:
-      - V(NetStandardAzureServiceBus) only. Maximum size of new queues in megabytes.
+      - V(NetStandardAzureServiceBus) only. Maximum size of the queues in megabytes (a multiple of 1024).
+        An existing queue with another size is updated.
       - When not set, the transport uses 5120.
     type: int
   azure_service_bus_enable_partitioning:
     description:
-      - V(NetStandardAzureServiceBus) only. Create new queues partitioned.
+      - V(NetStandardAzureServiceBus) only. Create the queues partitioned.
+      - Partitioning cannot change on an existing queue; a mismatch fails with a clear message and changes nothing.
       - When not set, the transport uses the C(EnablePartitioning) value of the connection string, or V(false).
     type: bool
   azure_service_bus_max_delivery_count:
     description:
-      - V(NetStandardAzureServiceBus) only. Maximum delivery count of new queues.
+      - V(NetStandardAzureServiceBus) only. Maximum delivery count of the queues. An existing queue with another
+        count is updated.
       - When not set, the transport uses 2147483647, as NServiceBus does.
     type: int
 notes:
   - Transport-specific options (C(rabbitmq_*), C(sqs_*), C(azure_service_bus_*)) are rejected when set for another
     transport.
   - The module opens one connection to the transport for the whole task, however many queues it handles.
+  - What was verified how. V(RabbitMQ.*) (all four), V(PostgreSQL), V(AmazonSQS), V(AzureStorageQueue) and
+    V(LearningTransport) are tested in this collection's CI against real servers on loopback (RabbitMQ 3.10 with its
+    management plugin, PostgreSQL 15, moto, Azurite) and the real filesystem, each step in check mode, for real and
+    repeated. The RabbitMQ 4.x delivery-limit policy is unit-tested only (no 4.x broker was available).
+  - V(SQLServer) has not been run against a real SQL Server in this collection's CI. Unit tests check the exact SQL
+    (table, C(Index_RowVersion), filtered C(Index_Expires), the C(sp_getapplock)-guarded creation batch in a
+    transaction) and the order of calls against a recording fake connection. TLS verification goes through FreeTDS
+    (C(ca file)); O(ca_path) and O(validate_certs) apply, and C(TrustServerCertificate=true) turns it off.
+  - V(NetStandardAzureServiceBus) has not been run against a real namespace (no emulator runs without Docker). Unit
+    tests check the exact C(ServiceBusAdministrationClient) calls (C(create_queue) with 5120 MB, lock duration
+    PT5M, max delivery count 2147483647 and batched operations; C(update_queue) for changed mutable properties;
+    C(delete_queue); runtime counts) and the connection-string handling. Check against a real namespace before
+    relying on it in production.
+  - V(MSMQ) queues live on the Windows host that runs ServiceControl; this module only validates their names and
+    fails elsewhere. The C(servicecontrol.platform.queues) role creates them there with a PowerShell step.
+requirements:
+  - httpx (V(RabbitMQ.*), through the management API)
+  - psycopg 3 (V(PostgreSQL))
+  - pymssql (V(SQLServer))
+  - boto3 (V(AmazonSQS))
+  - azure-storage-queue (V(AzureStorageQueue))
+  - azure-servicebus, and azure-identity for managed identity (V(NetStandardAzureServiceBus))
 """

@@ -55,8 +55,7 @@ attributes:
   idempotent:
     support: full
 requirements:
-  - httpx (RabbitMQ transports)
-  - The Python library of the chosen transport on the host that runs the module (see the transport's notes).
+  - The Python library of the chosen transport on the host that runs the module; only that one is imported.
 notes:
   - RabbitMQ is managed through the management HTTP API (plugin C(rabbitmq_management)), which must be reachable
     from the host that runs the module; its URL is C(ManagementApiUrl) from the connection string, or derived from

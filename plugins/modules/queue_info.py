@@ -31,8 +31,7 @@ extends_documentation_fragment:
   - servicecontrol.platform.attributes.INFO_MODULE
   - servicecontrol.platform.attributes.ACTION_GROUP_TRANSPORT
 requirements:
-  - httpx (RabbitMQ transports)
-  - The Python library of the chosen transport on the host that runs the module.
+  - The Python library of the chosen transport on the host that runs the module; only that one is imported.
 notes:
   - On RabbitMQ the message count comes from the management API, whose counters are refreshed every few seconds; right
     after a queue is created the count may be unknown (V(null)) and right after a publish it may be a few seconds old.
