@@ -141,8 +141,22 @@ def test_defaults_when_headers_are_absent(broker, rabbitmq_connection_string):
     _, properties, _ = broker.connection.channel().basic_get(name, auto_ack=True)
     assert properties.content_type == "application/octet-stream"
     assert properties.delivery_mode == 1
-    assert properties.message_id == message.headers["NServiceBus.MessageId"]  # every message gets an id
+    assert properties.message_id  # every message gets an id, in the property, not as an added header
+    assert "NServiceBus.MessageId" not in properties.headers
     assert "NServiceBus.Transport.RabbitMQ.UseNonPersistentDelivery" not in properties.headers
+
+
+def test_forwarding_probe_keeps_an_empty_headers_table(broker, rabbitmq_connection_string):
+    # ServiceControl's probe: id 000...0, no headers at all (ErrorIngestor.VerifyCanReachForwardingAddress).
+    name = _queue_name(broker, "probe")
+    with open_lab_transport("RabbitMQ.QuorumConventionalRouting", rabbitmq_connection_string) as transport:
+        transport.create_queue(name)
+        transport.send(name, LabMessage(headers={}, body=b"", native_id="0" * 32))
+    _, properties, body = broker.connection.channel().basic_get(name, auto_ack=True)
+    assert properties.message_id == "0" * 32
+    # Only the broker's own x-delivery-count (quorum queues) may appear; nothing was sent.
+    assert set(properties.headers or {}) <= {"x-delivery-count"}
+    assert body == b""
 
 
 def test_reads_a_natively_published_message(broker, rabbitmq_connection_string):

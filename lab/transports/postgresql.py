@@ -198,8 +198,8 @@ class PostgreSQLTransport(LabTransport):
         return row is not None
 
     def send(self, queue: str, message: LabMessage) -> None:
-        if not message.headers.get("NServiceBus.MessageId"):
-            message.headers["NServiceBus.MessageId"] = str(uuid.uuid4())
+        # The headers are stored exactly as sent: a header-less message (ServiceControl's forwarding probe)
+        # stays header-less, as with the real transport.
         native_id = uuid.uuid4()
         ttbr = _ttbr_milliseconds(message.headers)
         try:

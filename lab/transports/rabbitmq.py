@@ -129,8 +129,12 @@ def parse_connection_string(connection_string: str) -> ConnectionSettings:
     )
 
 
-def basic_properties(headers: dict[str, str]) -> pika.BasicProperties:
-    """AMQP properties NServiceBus sets for an outgoing message (transports.md §1.3)."""
+def basic_properties(headers: dict[str, str], message_id: str | None = None) -> pika.BasicProperties:
+    """AMQP properties NServiceBus sets for an outgoing message (transports.md §1.3).
+
+    The message id travels in the ``message_id`` property; a message whose headers lack NServiceBus.MessageId
+    (ServiceControl's forwarding probe) keeps an empty headers table.
+    """
     headers = dict(headers)
     persistent = headers.pop(NON_PERSISTENT_HEADER, None) is None
     message_type = None
@@ -138,7 +142,7 @@ def basic_properties(headers: dict[str, str]) -> pika.BasicProperties:
     if enclosed is not None:
         message_type = enclosed.split(",", 1)[0]
     return pika.BasicProperties(
-        message_id=headers.get("NServiceBus.MessageId"),
+        message_id=headers.get("NServiceBus.MessageId") or message_id or str(uuid.uuid4()),
         headers={key: str(value) for key, value in headers.items()},
         delivery_mode=pika.DeliveryMode.Persistent if persistent else pika.DeliveryMode.Transient,
         content_type=headers.get("NServiceBus.ContentType") or DEFAULT_CONTENT_TYPE,
@@ -251,15 +255,13 @@ class RabbitMQTransport(LabTransport):
         return self._passive_declare(name) is not None
 
     def send(self, queue: str, message: LabMessage) -> None:
-        if not message.headers.get("NServiceBus.MessageId"):
-            message.headers["NServiceBus.MessageId"] = str(uuid.uuid4())
         exchange, routing_key = (queue, "") if self.conventional else ("", queue)
         try:
             self._publisher().basic_publish(
                 exchange=exchange,
                 routing_key=routing_key,
                 body=message.body or b"",
-                properties=basic_properties(message.headers),
+                properties=basic_properties(message.headers, message.native_id),
                 mandatory=True,
             )
         except pika.exceptions.UnroutableError:
