@@ -180,6 +180,25 @@ class Transport(abc.ABC):
         """Number of messages waiting in the queue (int), or None if the transport cannot tell."""
 
 
+def absent_state(name, physical):
+    """describe() of a queue that does not exist."""
+    return {"name": name, "physical_name": physical, "exists": False, "depth": None, "properties": {}}
+
+
+def operation_result(action, before, after, commands, notes=None):
+    """The ensure()/delete() result: before/after are describe()-shaped, commands the native operations."""
+    return {
+        "name": before["name"],
+        "physical_name": before["physical_name"],
+        "action": action,
+        "changed": action in ("created", "updated", "deleted"),
+        "before": before,
+        "after": after,
+        "commands": commands,
+        "notes": list(notes or []),
+    }
+
+
 def family_of(transport_type):
     """Return (family, variant) for a ServiceControl TransportType name, or raise a clear error."""
     try:

@@ -25,6 +25,8 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._transport
     TransportConfigurationError,
     TransportDependencyError,
     TransportError,
+    absent_state,
+    operation_result,
     parse_key_value_connection_string,
 )
 
@@ -241,7 +243,7 @@ class AmazonSqsTransport(Transport):
         physical = self.physical_name(name)
         url = self._queue_url(physical)
         if url is None:
-            return self._absent(name, physical)
+            return absent_state(name, physical)
         attributes = self._call(
             "GetQueueAttributes",
             physical,
@@ -295,25 +297,27 @@ class AmazonSqsTransport(Transport):
                     "message_retention_note": _RETENTION_NOTE,
                 },
             }
-            return _result("created", before, after, commands, self._notes(physical))
+            return operation_result("created", before, after, commands, self._notes(physical))
         if before["properties"]["message_retention_period"] == self.retention_period:
-            return _result("existed", before, before, [], self._notes(physical))
+            return operation_result("existed", before, before, [], self._notes(physical))
         if not check_mode:
             self._set_retention(physical, self._queue_url(physical, must_exist=True))
         after = _copy_state(before)
         after["properties"]["message_retention_period"] = self.retention_period
-        return _result("updated", before, after, [retention_command], self._notes(physical))
+        return operation_result("updated", before, after, [retention_command], self._notes(physical))
 
     def delete(self, name, check_mode=False):
         before = self.describe(name)
         physical = before["physical_name"]
         if not before["exists"]:
-            return _result("absent", before, before, [])
+            return operation_result("absent", before, before, [])
         if not check_mode:
             url = self._queue_url(physical)
             if url is not None:
                 self._call("DeleteQueue", physical, self._client().delete_queue, QueueUrl=url)
-        return _result("deleted", before, self._absent(name, physical), ["DeleteQueue QueueName=%s" % physical])
+        return operation_result(
+            "deleted", before, absent_state(name, physical), ["DeleteQueue QueueName=%s" % physical]
+        )
 
     def depth(self, name):
         physical = self.physical_name(name)
@@ -389,10 +393,6 @@ class AmazonSqsTransport(Transport):
                 text = text.replace(secret, "********")
         return text
 
-    @staticmethod
-    def _absent(name, physical):
-        return {"name": name, "physical_name": physical, "exists": False, "depth": None, "properties": {}}
-
 
 def _error_code(exc):
     return exc.response.get("Error", {}).get("Code", "")
@@ -409,17 +409,3 @@ def _copy_state(state):
     copied = dict(state)
     copied["properties"] = dict(state.get("properties") or {})
     return copied
-
-
-def _result(action, before, after, commands, notes=None):
-    """The ensure()/delete() result: before/after are describe()-shaped, commands the native operations."""
-    return {
-        "name": before["name"],
-        "physical_name": before["physical_name"],
-        "action": action,
-        "changed": action in ("created", "updated", "deleted"),
-        "before": before,
-        "after": after,
-        "commands": commands,
-        "notes": list(notes or []),
-    }

@@ -24,6 +24,8 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._transport
     TransportConfigurationError,
     TransportDependencyError,
     TransportError,
+    absent_state,
+    operation_result,
     parse_key_value_connection_string,
 )
 
@@ -370,7 +372,7 @@ class AzureServiceBusTransport(Transport):
         physical = self.physical_name(name)
         queue = self._get_queue(physical)
         if queue is None:
-            return _absent(name, physical)
+            return absent_state(name, physical)
         runtime = self._call("get_queue_runtime_properties", physical, self._client().get_queue_runtime_properties)
         return {
             "name": name,
@@ -409,7 +411,7 @@ class AzureServiceBusTransport(Transport):
                     scheduled_message_count=0,
                 ),
             }
-            return _result("created", before, after, [_command("create_queue", physical, self.desired)])
+            return operation_result("created", before, after, [_command("create_queue", physical, self.desired)])
 
         current = before["properties"]
         self._check_immutable(name, physical, current)
@@ -419,7 +421,7 @@ class AzureServiceBusTransport(Transport):
             if not self._matches(key, current.get(key), current.get("enable_partitioning"))
         }
         if not changes:
-            return _result("existed", before, before, [])
+            return operation_result("existed", before, before, [])
         if not check_mode:
             queue = self._get_queue(physical, must_exist=True)
             for key, value in changes.items():
@@ -429,13 +431,13 @@ class AzureServiceBusTransport(Transport):
             except AzureError as exc:
                 raise self._error("update_queue", physical, exc) from None
         after = dict(before, properties=dict(current, **changes))
-        return _result("updated", before, after, [_command("update_queue", physical, changes)])
+        return operation_result("updated", before, after, [_command("update_queue", physical, changes)])
 
     def delete(self, name, check_mode=False):
         before = self.describe(name)
         physical = before["physical_name"]
         if not before["exists"]:
-            return _result("absent", before, before, [])
+            return operation_result("absent", before, before, [])
         if not check_mode:
             try:
                 self._client().delete_queue(physical)
@@ -443,7 +445,7 @@ class AzureServiceBusTransport(Transport):
                 pass
             except AzureError as exc:
                 raise self._error("delete_queue", physical, exc) from None
-        return _result("deleted", before, _absent(name, physical), ["delete_queue %s" % physical])
+        return operation_result("deleted", before, absent_state(name, physical), ["delete_queue %s" % physical])
 
     def depth(self, name):
         physical = self.physical_name(name)
@@ -571,21 +573,3 @@ def _command(operation, physical, properties):
         physical,
         " ".join("%s=%s" % (key, _bool_text(value)) for key, value in properties.items()),
     )
-
-
-def _absent(name, physical):
-    return {"name": name, "physical_name": physical, "exists": False, "depth": None, "properties": {}}
-
-
-def _result(action, before, after, commands, notes=None):
-    """The ensure()/delete() result: before/after are describe()-shaped, commands the native operations."""
-    return {
-        "name": before["name"],
-        "physical_name": before["physical_name"],
-        "action": action,
-        "changed": action in ("created", "updated", "deleted"),
-        "before": before,
-        "after": after,
-        "commands": commands,
-        "notes": list(notes or []),
-    }

@@ -25,6 +25,8 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._transport
     TransportConfigurationError,
     TransportDependencyError,
     TransportError,
+    absent_state,
+    operation_result,
     parse_key_value_connection_string,
 )
 
@@ -191,7 +193,7 @@ class AzureStorageQueueTransport(Transport):
         physical = self.physical_name(name)
         properties = self._properties(physical)
         if properties is None:
-            return _absent(name, physical)
+            return absent_state(name, physical)
         return {
             "name": name,
             "physical_name": physical,
@@ -205,7 +207,7 @@ class AzureStorageQueueTransport(Transport):
         physical = before["physical_name"]
         if before["exists"]:
             # CreateIfNotExists leaves an existing queue (and its metadata) alone; so do we.
-            return _result("existed", before, before, [])
+            return operation_result("existed", before, before, [])
         if not check_mode:
             try:
                 self._queue(physical).create_queue()
@@ -219,13 +221,13 @@ class AzureStorageQueueTransport(Transport):
             except AzureError as exc:
                 raise self._error("Create Queue", physical, exc) from None
         after = {"name": name, "physical_name": physical, "exists": True, "depth": 0, "properties": {"metadata": {}}}
-        return _result("created", before, after, ["Create Queue %s" % physical])
+        return operation_result("created", before, after, ["Create Queue %s" % physical])
 
     def delete(self, name, check_mode=False):
         before = self.describe(name)
         physical = before["physical_name"]
         if not before["exists"]:
-            return _result("absent", before, before, [])
+            return operation_result("absent", before, before, [])
         if not check_mode:
             try:
                 self._queue(physical).delete_queue()
@@ -233,7 +235,7 @@ class AzureStorageQueueTransport(Transport):
                 pass
             except AzureError as exc:
                 raise self._error("Delete Queue", physical, exc) from None
-        return _result("deleted", before, _absent(name, physical), ["Delete Queue %s" % physical])
+        return operation_result("deleted", before, absent_state(name, physical), ["Delete Queue %s" % physical])
 
     def depth(self, name):
         properties = self._properties(self.physical_name(name))
@@ -281,21 +283,3 @@ def _secret_values(storage_connection_string):
             if key.strip().lower() in ("accountkey", "sharedaccesssignature") and value.strip():
                 secrets.append(value.strip())
     return secrets
-
-
-def _absent(name, physical):
-    return {"name": name, "physical_name": physical, "exists": False, "depth": None, "properties": {}}
-
-
-def _result(action, before, after, commands, notes=None):
-    """The ensure()/delete() result: before/after are describe()-shaped, commands the native operations."""
-    return {
-        "name": before["name"],
-        "physical_name": before["physical_name"],
-        "action": action,
-        "changed": action in ("created", "updated", "deleted"),
-        "before": before,
-        "after": after,
-        "commands": commands,
-        "notes": list(notes or []),
-    }
