@@ -16,13 +16,13 @@ from collections.abc import Callable
 
 from lab.instance import common as c
 from lab.instance.runtime import (
-    IMMEDIATE_FAILURES_BEFORE_IMPORT_FAILURE,
     POLL_INTERVAL,
     CircuitBreaker,
     CriticalError,
     FailureCounter,
     IngestionWatchdog,
     TransportFactory,
+    forward_copy,
     receive_batch,
 )
 from lab.instance.store import DocumentStore
@@ -139,25 +139,17 @@ class AuditInstance:
                 for message, audit_type in stored:
                     if audit_type != "ProcessedMessage":
                         continue
-                    headers = {k: v for k, v in message.headers.items() if k != c.TTBR}
-                    transport.send(self.settings.audit_log_queue, LabMessage(headers=headers, body=message.body))
+                    forward_copy(transport, self.settings.audit_log_queue, message)
         except Exception as exc:  # the whole batch fails, as in AuditIngestor.Ingest
             log.warning("Forwarding messages failed: %s", exc)
             for message in batch:
                 self._on_failure(transport, message, exc)
             return
-        for message in batch:
-            if id(message) in errors:
-                self._on_failure(transport, message, errors[id(message)])
-            else:
-                self._failures.forget(message)
-                transport.complete(message)
+        self._failures.settle(transport, batch, errors, self._on_failure)
 
     def _on_failure(self, transport: LabTransport, message: LabMessage, exc: Exception) -> None:
-        if self._failures.fail(message) < IMMEDIATE_FAILURES_BEFORE_IMPORT_FAILURE:
-            transport.abandon(message)
+        if self._failures.retry_immediately(transport, message):
             return
-        self._failures.forget(message)
         import_id = str(uuid.uuid4())
         self.store.put(
             FAILED_IMPORTS,

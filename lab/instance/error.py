@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 
 from lab.instance import common as c
 from lab.instance.runtime import (
-    IMMEDIATE_FAILURES_BEFORE_IMPORT_FAILURE,
     POLL_INTERVAL,
     CircuitBreaker,
     CriticalError,
@@ -28,6 +27,7 @@ from lab.instance.runtime import (
     IngestionWatchdog,
     Sender,
     TransportFactory,
+    forward_copy,
     receive_batch,
 )
 from lab.instance.store import DocumentStore
@@ -292,26 +292,18 @@ class ErrorInstance:
                     self._record_successful_retry(message.headers[c.RETRY_UNIQUE_ID])
             if self.settings.forward_error_messages and stored:
                 for message in stored:
-                    headers = {k: v for k, v in message.headers.items() if k != c.TTBR}
-                    transport.send(self.settings.error_log_queue, LabMessage(headers=headers, body=message.body))
+                    forward_copy(transport, self.settings.error_log_queue, message)
         except Exception as exc:  # the whole batch fails, as in ErrorIngestor.Ingest
             log.warning("Forwarding messages failed: %s", exc)
             for message in batch:
                 self._on_processing_failure(transport, message, exc)
             return
-        for message in batch:
-            if id(message) in processing_errors:
-                self._on_processing_failure(transport, message, processing_errors[id(message)])
-            else:
-                self._failures.forget(message)
-                transport.complete(message)
+        self._failures.settle(transport, batch, processing_errors, self._on_processing_failure)
 
     def _on_processing_failure(self, transport: LabTransport, message: LabMessage, exc: Exception) -> None:
         # ErrorIngestionFaultPolicy: retry immediately twice, then store it as a failed import.
-        if self._failures.fail(message) < IMMEDIATE_FAILURES_BEFORE_IMPORT_FAILURE:
-            transport.abandon(message)
+        if self._failures.retry_immediately(transport, message):
             return
-        self._failures.forget(message)
         log.error("Failed importing error message: %s", exc)
         import_id = str(uuid.uuid4())
         self.store.put(

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from lab.instance.common import TTBR
 from lab.transports.base import LabMessage, LabTransport
 
 TransportFactory = Callable[[], LabTransport]
@@ -181,10 +182,36 @@ class FailureCounter:
     def forget(self, message: LabMessage) -> None:
         self._counts.pop(self.key(message), None)
 
+    def retry_immediately(self, transport: LabTransport, message: LabMessage) -> bool:
+        """The ingestion fault policy: return the message to the queue for its first immediate failures.
+
+        True when it was returned; False when it has failed often enough to be stored as a failed import.
+        """
+        if self.fail(message) < IMMEDIATE_FAILURES_BEFORE_IMPORT_FAILURE:
+            transport.abandon(message)
+            return True
+        self.forget(message)
+        return False
+
+    def settle(self, transport: LabTransport, batch: list[LabMessage], errors: dict, on_failure) -> None:
+        """Complete every message of an ingested batch, except those that failed (handed to on_failure)."""
+        for message in batch:
+            if id(message) in errors:
+                on_failure(transport, message, errors[id(message)])
+            else:
+                self.forget(message)
+                transport.complete(message)
+
     @staticmethod
     def key(message: LabMessage) -> str:
         # The NServiceBus id survives a redelivery on every transport; the native id only on some.
         return message.headers.get("NServiceBus.MessageId") or message.native_id or str(id(message))
+
+
+def forward_copy(transport: LabTransport, queue: str, message: LabMessage) -> None:
+    """Forward an ingested message to a log queue as ServiceControl does: same headers and body, no TTBR."""
+    headers = {key: value for key, value in message.headers.items() if key != TTBR}
+    transport.send(queue, LabMessage(headers=headers, body=message.body))
 
 
 def receive_batch(transport: LabTransport, queue: str, limit: int) -> list[LabMessage]:
