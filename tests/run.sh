@@ -24,19 +24,34 @@ declare -a SUMMARY=()
 FAILED=0
 T_START=$SECONDS
 
+LOGS=$ROOT/.build/logs
+mkdir -p "$LOGS"
+
+# What each stage really ran, read from its own output, so a stage that ran nothing is visible.
+counts() { # name logfile
+  local log=$2
+  case $1 in
+    ansible-lint) grep -oE '[0-9]+ files processed' "$log" | tail -1 ;;
+    sanity) echo "$(grep -c '^Running sanity test' "$log") sanity tests" ;;
+    units | pytest) grep -oE '[0-9]+ passed' "$log" | awk '{n += $1} END {print n + 0 " tests passed"}' ;;
+    integration) echo "$(grep -c '^Running .* integration test role' "$log") integration targets" ;;
+    *) echo "" ;;
+  esac
+}
+
 stage() { # name command...
   local name=$1; shift
-  local t0=$SECONDS rc
+  local t0=$SECONDS rc log=$LOGS/$name.log
   printf '\n===== %s =====\n' "$name"
-  "$@"
-  rc=$?
-  if [ $rc -eq 0 ]; then
-    SUMMARY+=("$(printf '%-22s ok      %4ss' "$name" $((SECONDS - t0)))")
+  "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  if [ "$rc" -eq 0 ]; then
+    SUMMARY+=("$(printf '%-14s ok      %4ss  %s' "$name" $((SECONDS - t0)) "$(counts "$name" "$log")")")
   else
-    SUMMARY+=("$(printf '%-22s FAILED  %4ss (exit %s)' "$name" $((SECONDS - t0)) $rc)")
+    SUMMARY+=("$(printf '%-14s FAILED  %4ss  exit %s  %s' "$name" $((SECONDS - t0)) "$rc" "$(counts "$name" "$log")")")
     FAILED=1
   fi
-  return $rc
+  return "$rc"
 }
 
 finish() {
