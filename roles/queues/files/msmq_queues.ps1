@@ -12,6 +12,9 @@ $ErrorActionPreference = 'Stop'
 Add-Type -AssemblyName System.Messaging
 $rights = [System.Messaging.MessageQueueAccessRights]
 $accountRights = $rights::WriteMessage -bor $rights::ReceiveMessage -bor $rights::PeekMessage -bor $rights::GetQueueProperties
+# Resolve the Administrators group from its well-known SID: its name is localised on non-English Windows.
+$administrators = ([System.Security.Principal.SecurityIdentifier]'S-1-5-32-544').Translate(
+    [System.Security.Principal.NTAccount]).Value
 $actions = @()
 foreach ($queue in $Queues) {
     $path = ".\private$\$queue"
@@ -20,7 +23,7 @@ foreach ($queue in $Queues) {
         if ($PSCmdlet.ShouldProcess($path, 'Create transactional queue')) {
             $created = [System.Messaging.MessageQueue]::Create($path, $true)
             $created.SetPermissions($Account, $accountRights)
-            $created.SetPermissions('BUILTIN\Administrators', $rights::FullControl)
+            $created.SetPermissions($administrators, $rights::FullControl)
         }
         $Ansible.Changed = $true
         $actions += @{ name = $queue; physical_name = "private$\$queue"; action = 'created' }
