@@ -81,11 +81,13 @@ SERVICES_PID=$!
 stage ruff make -s ruff
 stage ansible-lint make -s ansible-lint
 
-wait_for_services() {
-  wait $SERVICES_PID
-  local rc=$?
+# Wait here, in the main shell: stages run in a pipeline subshell, which cannot wait for this shell's job.
+wait $SERVICES_PID
+SERVICES_RC=$?
+
+check_services() {
   cat "$ROOT/.build/services-start.log"
-  if [ $rc -ne 0 ]; then
+  if [ "$SERVICES_RC" -ne 0 ]; then
     echo "A required service is not reachable (see above)."
     # Locally, a developer may run only what works; CI must never pass without the services.
     [ "$CI" = "true" ] && return 1
@@ -93,7 +95,7 @@ wait_for_services() {
   fi
   return 0
 }
-stage services wait_for_services
+stage services check_services
 
 stage sanity make -s sanity
 stage units make -s units
