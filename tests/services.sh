@@ -83,10 +83,14 @@ start_azurite() {
   [ -x "$NODE_BIN/azurite-queue" ] || { log "azurite is not installed (make node_modules)"; return 1; }
   mkdir -p "$STATE/azurite"
   # --inMemoryPersistence cannot be combined with --location, so run from a scratch directory.
-  # The subshell backgrounds node itself, so $! is node's PID.
-  (cd "$STATE/azurite" && nohup "$NODE_BIN/azurite-queue" --queueHost 127.0.0.1 --queuePort $AZURITE_PORT \
-    --inMemoryPersistence --skipApiVersionCheck --silent >"$STATE/azurite.log" 2>&1 &
-   echo $! >"$OWNED/azurite.pid")
+  # `cd` is its own statement: in `cd && nohup node &` the `&` would background the whole list, and $! would
+  # be a subshell's PID, which `stop` would kill while node lives on.
+  (
+    cd "$STATE/azurite" || exit 1
+    nohup "$NODE_BIN/azurite-queue" --queueHost 127.0.0.1 --queuePort $AZURITE_PORT \
+      --inMemoryPersistence --skipApiVersionCheck --silent >"$STATE/azurite.log" 2>&1 &
+    echo $! >"$OWNED/azurite.pid"
+  )
 }
 
 start() {
