@@ -23,6 +23,7 @@ from lab.instance.runtime import (
     IngestionWatchdog,
     TransportFactory,
     forward_copy,
+    open_ingestion,
     receive_batch,
 )
 from lab.instance.store import DocumentStore
@@ -89,22 +90,8 @@ class AuditInstance:
     # ------------------------------------------------------------------ ingestion
 
     def _start_ingestion(self) -> None:
-        transport = self.transport_factory()
-        try:
-            if transport.transport_type == "LearningTransport":
-                transport.create_queue(self.settings.audit_queue)
-            elif not transport.queue_exists(self.settings.audit_queue):
-                raise RuntimeError("Queue %s does not exist" % self.settings.audit_queue)
-            if self.settings.forward_audit_messages:
-                try:
-                    transport.send(self.settings.audit_log_queue, LabMessage(headers={}, body=b""))
-                except Exception as exc:
-                    raise RuntimeError(
-                        "Unable to write to forwarding queue %s" % self.settings.audit_log_queue
-                    ) from exc
-        except Exception:
-            transport.close()
-            raise
+        log_queue = self.settings.audit_log_queue if self.settings.forward_audit_messages else None
+        transport = open_ingestion(self.transport_factory, self.settings.audit_queue, log_queue)
         self._transport = transport
         self.ingestion_running.set()
 

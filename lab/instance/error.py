@@ -28,6 +28,7 @@ from lab.instance.runtime import (
     Sender,
     TransportFactory,
     forward_copy,
+    open_ingestion,
     receive_batch,
 )
 from lab.instance.store import DocumentStore
@@ -233,29 +234,11 @@ class ErrorInstance:
     # ------------------------------------------------------------------ error ingestion
 
     def _start_ingestion(self) -> None:
-        transport = self.transport_factory()
-        try:
-            if transport.transport_type == "LearningTransport":
-                # The learning message pump creates its own input directory.
-                transport.create_queue(self.settings.error_queue)
-            elif not transport.queue_exists(self.settings.error_queue):
-                raise RuntimeError("Queue %s does not exist" % self.settings.error_queue)
-            if self.settings.forward_error_messages:
-                self._verify_can_reach_forwarding_address(transport)
-        except Exception:
-            transport.close()
-            raise
+        log_queue = self.settings.error_log_queue if self.settings.forward_error_messages else None
+        transport = open_ingestion(self.transport_factory, self.settings.error_queue, log_queue)
         self._ingest_transport = transport
         self.ingestion_running.set()
         log.info("Started infrastructure")
-
-    def _verify_can_reach_forwarding_address(self, transport: LabTransport) -> None:
-        # ErrorIngestor.VerifyCanReachForwardingAddress: an empty message, id Guid.Empty("N"), no headers.
-        probe = LabMessage(headers={}, body=b"", native_id="0" * 32)
-        try:
-            transport.send(self.settings.error_log_queue, probe)
-        except Exception as exc:
-            raise RuntimeError("Unable to write to forwarding queue %s" % self.settings.error_log_queue) from exc
 
     def _stop_ingestion(self) -> None:
         self.ingestion_running.clear()

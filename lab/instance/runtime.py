@@ -208,6 +208,30 @@ class FailureCounter:
         return message.headers.get("NServiceBus.MessageId") or message.native_id or str(id(message))
 
 
+def open_ingestion(transport_factory, ingest_queue: str, log_queue: str | None) -> LabTransport:
+    """Start an ingestor's infrastructure as ServiceControl does; return the transport it receives with.
+
+    The ingest queue must exist (the Learning transport's pump creates its own directory). With forwarding on
+    (``log_queue`` set), VerifyCanReachForwardingAddress sends the probe, an empty message with id
+    Guid.Empty("N") and no headers; if it cannot be sent, ingestion does not start.
+    """
+    transport = transport_factory()
+    try:
+        if transport.transport_type == "LearningTransport":
+            transport.create_queue(ingest_queue)
+        elif not transport.queue_exists(ingest_queue):
+            raise RuntimeError("Queue %s does not exist" % ingest_queue)
+        if log_queue:
+            try:
+                transport.send(log_queue, LabMessage(headers={}, body=b"", native_id="0" * 32))
+            except Exception as exc:
+                raise RuntimeError("Unable to write to forwarding queue %s" % log_queue) from exc
+    except Exception:
+        transport.close()
+        raise
+    return transport
+
+
 def forward_copy(transport: LabTransport, queue: str, message: LabMessage) -> None:
     """Forward an ingested message to a log queue as ServiceControl does: same headers and body, no TTBR."""
     headers = {key: value for key, value in message.headers.items() if key != TTBR}

@@ -283,7 +283,13 @@ def test_retry_all_group_retry_history_and_acknowledgement(tmp_path: Path):
         wait_until(lambda: len(errors(run, status="unresolved")) == 2, what="two new failures")
         assert run.client.post("/api/errors/retry/all").status_code == 202
         wait_until(lambda: not errors(run, status="unresolved"), what="retry all")
-        operations = wait_until(lambda: run.get("/api/recoverability/history").json()["historic_operations"])
+        # The retry-all operation is recorded when its batch completes: wait for it, not just for any history.
+        operations = wait_until(
+            lambda: (
+                (ops := run.get("/api/recoverability/history").json()["historic_operations"]) and len(ops) >= 2 and ops
+            ),
+            what="the retry-all operation in the history",
+        )
         assert len(operations) == 2, "RetryHistoryDepth=2 keeps two operations"
         assert (operations[0]["request_id"], operations[0]["retry_type"]) == ("All", "all")
 
