@@ -84,8 +84,10 @@ def test_acknowledges_retries_the_endpoint_did_not_acknowledge(lab_broker: Broke
         assert {v["status"] for v in run.get("/api/messages").json()} == {"resolvedSuccessfully"}
 
 
-def test_without_servicecontrol_queue_address_the_first_message_of_a_new_endpoint_fails_once(tmp_path: Path):
-    broker = Broker("LearningTransport", str(tmp_path / "lt"), "noaddr")
+def test_without_servicecontrol_queue_address_the_first_message_of_a_new_endpoint_fails_once(
+    lab_broker: Broker, tmp_path: Path
+):
+    broker = lab_broker
     env = base_environ("audit", broker, str(tmp_path / "db"))
     with running_instance("audit", env, broker) as run, broker.open() as transport:
         transport.send(broker.name("audit"), audit_message("Shipping"))
@@ -95,8 +97,8 @@ def test_without_servicecontrol_queue_address_the_first_message_of_a_new_endpoin
         ]
 
 
-def test_ingestion_disabled_keeps_messages_and_setup_creates_nothing(tmp_path: Path):
-    broker = Broker("LearningTransport", str(tmp_path / "lt"), "off")
+def test_ingestion_disabled_keeps_messages_and_setup_creates_nothing(lab_broker: Broker, tmp_path: Path):
+    broker = lab_broker
     env = base_environ("audit", broker, str(tmp_path / "db"), SERVICECONTROL_AUDIT_INGESTAUDITMESSAGES="false")
     with running_instance("audit", env, broker) as run, broker.open() as transport:
         assert run.instance.setup() == []
@@ -108,11 +110,12 @@ def test_ingestion_disabled_keeps_messages_and_setup_creates_nothing(tmp_path: P
         assert transport.depth(broker.name("audit")) == 1
 
 
-def test_audit_counts_and_restart_keep_data(tmp_path: Path):
-    broker = Broker("LearningTransport", str(tmp_path / "lt"), "cnt")
-    env = base_environ("audit", broker, str(tmp_path / "db"), SERVICECONTROLQUEUEADDRESS="x")
+def test_audit_counts_and_restart_keep_data(lab_broker: Broker, tmp_path: Path):
+    broker = lab_broker
+    control_queue = broker.name("Particular.ServiceControl")
+    env = base_environ("audit", broker, str(tmp_path / "db"), SERVICECONTROLQUEUEADDRESS=control_queue)
     with broker.open() as transport:
-        transport.create_queue("x")
+        transport.create_queue(control_queue)
     with running_instance("audit", env, broker) as run, broker.open() as transport:
         for _ in range(3):
             transport.send(broker.name("audit"), audit_message("Shipping"))

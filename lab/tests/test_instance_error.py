@@ -68,8 +68,8 @@ def test_ingests_failed_messages_under_servicecontrols_unique_id(lab_broker: Bro
         assert run.get("/api/errors/last/%s" % expected_id).json()["id"] == expected_id
 
 
-def test_groups_by_the_five_classifiers_with_servicecontrols_group_ids(tmp_path: Path):
-    broker = Broker("LearningTransport", str(tmp_path / "lt"), "g")
+def test_groups_by_the_five_classifiers_with_servicecontrols_group_ids(lab_broker: Broker, tmp_path: Path):
+    broker = lab_broker
     env = base_environ("error", broker, str(tmp_path / "db"))
     with running_instance("error", env, broker) as run, broker.open() as transport:
         message = failed_message("Sales", extra={"NServiceBus.Metric.InstanceId": "sales-1"})
@@ -99,8 +99,8 @@ def test_groups_by_the_five_classifiers_with_servicecontrols_group_ids(tmp_path:
         ]
 
 
-def test_message_without_failedq_becomes_a_failed_import_and_fails_the_custom_check(tmp_path: Path):
-    broker = Broker("LearningTransport", str(tmp_path / "lt"), "fi")
+def test_message_without_failedq_becomes_a_failed_import_and_fails_the_custom_check(lab_broker: Broker, tmp_path: Path):
+    broker = lab_broker
     env = base_environ("error", broker, str(tmp_path / "db"))
     with running_instance("error", env, broker) as run, broker.open() as transport:
         transport.send(broker.name("error"), failed_message(without=("NServiceBus.FailedQ",)))
@@ -142,8 +142,8 @@ def test_forwards_to_the_error_log_queue_after_the_startup_probe(lab_broker: Bro
         assert copy.body == sent.body
 
 
-def test_missing_log_queue_stops_the_instance_at_startup(tmp_path: Path):
-    broker = Broker("LearningTransport", str(tmp_path / "lt"), "nolog")
+def test_missing_log_queue_stops_the_instance_at_startup(lab_broker: Broker, tmp_path: Path):
+    broker = lab_broker
     env = base_environ("error", broker, str(tmp_path / "db"), SERVICECONTROL_FORWARDERRORMESSAGES="true")
     # No --setup: the log queue error.nolog.log does not exist.
     with broker.open() as transport:
@@ -155,7 +155,8 @@ def test_missing_log_queue_stops_the_instance_at_startup(tmp_path: Path):
 
 
 def test_forwarding_failure_while_running_fails_the_ingestion_check_and_restarts(tmp_path: Path):
-    broker = Broker("LearningTransport", str(tmp_path / "lt"), "wd")
+    # Removes the log queue's directory while the instance runs: a Learning-transport manipulation.
+    broker = Broker("LearningTransport", str(tmp_path / "lt"), "fwd")
     log_queue = broker.name("error") + ".log"
     env = base_environ(
         "error",
@@ -251,19 +252,20 @@ def test_retry_round_trip_headers_acknowledgement_and_refailure(lab_broker: Brok
         assert history["unacknowledged_operations"] == []
 
 
-def test_retry_all_group_retry_history_and_acknowledgement(tmp_path: Path):
-    broker = Broker("LearningTransport", str(tmp_path / "lt"), "all")
+def test_retry_all_group_retry_history_and_acknowledgement(lab_broker: Broker, tmp_path: Path):
+    broker = lab_broker
     env = base_environ("error", broker, str(tmp_path / "db"), SERVICECONTROL_RETRYHISTORYDEPTH="2")
+    endpoint = broker.name("Sales")
     with running_instance("error", env, broker) as run, broker.open() as transport:
-        transport.create_queue("Sales")
+        transport.create_queue(endpoint)
         for _ in range(3):
-            transport.send(broker.name("error"), failed_message("Sales"))
+            transport.send(broker.name("error"), failed_message(endpoint))
         wait_until(lambda: len(errors(run)) == 3, what="three failures")
         group = run.get("/api/recoverability/groups").json()[0]
         assert group["count"] == 3
 
         assert run.client.post("/api/recoverability/groups/%s/errors/retry" % group["id"]).status_code == 202
-        wait_until(lambda: transport.depth("Sales") == 3, what="three retried messages")
+        wait_until(lambda: transport.depth(endpoint) == 3, what="three retried messages")
         wait_until(lambda: len(errors(run, status="retryissued")) == 3, what="RetryIssued")
         history = wait_until(lambda: run.get("/api/recoverability/history").json()["unacknowledged_operations"])
         assert history[0]["request_id"] == group["id"]
@@ -279,7 +281,7 @@ def test_retry_all_group_retry_history_and_acknowledgement(tmp_path: Path):
         assert run.get("/api/recoverability/groups").json() == []
 
         for _ in range(2):
-            transport.send(broker.name("error"), failed_message("Sales"))
+            transport.send(broker.name("error"), failed_message(endpoint))
         wait_until(lambda: len(errors(run, status="unresolved")) == 2, what="two new failures")
         assert run.client.post("/api/errors/retry/all").status_code == 202
         wait_until(lambda: not errors(run, status="unresolved"), what="retry all")
@@ -294,8 +296,8 @@ def test_retry_all_group_retry_history_and_acknowledgement(tmp_path: Path):
         assert (operations[0]["request_id"], operations[0]["retry_type"]) == ("All", "all")
 
 
-def test_archive_and_unarchive(tmp_path: Path):
-    broker = Broker("LearningTransport", str(tmp_path / "lt"), "ar")
+def test_archive_and_unarchive(lab_broker: Broker, tmp_path: Path):
+    broker = lab_broker
     env = base_environ("error", broker, str(tmp_path / "db"))
     with running_instance("error", env, broker) as run, broker.open() as transport:
         for _ in range(2):
@@ -324,8 +326,8 @@ def test_archive_and_unarchive(tmp_path: Path):
         assert run.get("/api/recoverability/groups").json() == []
 
 
-def test_restart_keeps_the_data(tmp_path: Path):
-    broker = Broker("LearningTransport", str(tmp_path / "lt"), "rs")
+def test_restart_keeps_the_data(lab_broker: Broker, tmp_path: Path):
+    broker = lab_broker
     env = base_environ("error", broker, str(tmp_path / "db"))
     with running_instance("error", env, broker) as run, broker.open() as transport:
         transport.send(broker.name("error"), failed_message("Sales"))
@@ -335,8 +337,8 @@ def test_restart_keeps_the_data(tmp_path: Path):
         assert errors(run) == before
 
 
-def test_ingestion_disabled_leaves_messages_in_the_error_queue(tmp_path: Path):
-    broker = Broker("LearningTransport", str(tmp_path / "lt"), "off")
+def test_ingestion_disabled_leaves_messages_in_the_error_queue(lab_broker: Broker, tmp_path: Path):
+    broker = lab_broker
     env = base_environ("error", broker, str(tmp_path / "db"), INGESTERRORMESSAGES="false")
     with broker.open() as transport:
         transport.create_queue(broker.name("error"))
@@ -351,11 +353,11 @@ def test_ingestion_disabled_leaves_messages_in_the_error_queue(tmp_path: Path):
         assert "Error Message Ingestion Process" not in checks
 
 
-def test_ingest_error_messages_is_ignored_before_4_33(tmp_path: Path):
-    broker = Broker("LearningTransport", str(tmp_path / "lt"), "old")
+def test_ingest_error_messages_is_ignored_before_4_33(lab_broker: Broker, tmp_path: Path):
+    broker = lab_broker
     # 4.x reads only "ServiceControl/Name" and "ServiceControl_Name" variables (no bare or upper-case names).
     env = {
-        "ServiceControl/TransportType": "LearningTransport",
+        "ServiceControl/TransportType": broker.transport_type,
         "ServiceControl_ConnectionString": broker.connection_string,
         "ServiceControl/ForwardErrorMessages": "false",
         "ServiceControl/ErrorRetentionPeriod": "10.00:00:00",
@@ -381,8 +383,8 @@ def test_version_header_follows_the_simulated_version(tmp_path: Path, version: s
             assert run.get(path).headers["X-Particular-Version"] == version
 
 
-def test_remotes_status_version_and_message_scatter_gather(tmp_path: Path):
-    broker = Broker("LearningTransport", str(tmp_path / "lt"), "rm")
+def test_remotes_status_version_and_message_scatter_gather(lab_broker: Broker, tmp_path: Path):
+    broker = lab_broker
     audit_env = base_environ("audit", broker, str(tmp_path / "adb"), LAB_SERVICECONTROL_VERSION="6.18.0")
     audit_env["SERVICECONTROL_AUDIT_SERVICECONTROLQUEUEADDRESS"] = broker.name("Particular.ServiceControl")
     with running_instance("audit", audit_env, broker) as audit, broker.open() as transport:
