@@ -90,7 +90,7 @@ services: ## start RabbitMQ, PostgreSQL, moto and Azurite on loopback
 services-stop: ## stop the services `make services` started
 	@bash tests/services.sh stop
 
-.PHONY: lint ruff ansible-lint sanity units integration pytest molecule
+.PHONY: lint ruff ansible-lint sanity units integration molecule pytest
 lint: ruff ansible-lint ## ruff + ansible-lint (production profile)
 ruff:
 	@ruff check . && ruff format --check --quiet .
@@ -107,6 +107,9 @@ units: collections ## ansible-test units
 integration: collections ## ansible-test integration (needs `make services`); TARGET=name for one
 	@bash tests/write-integration-config.sh $(COLLECTION)/tests/integration/integration_config.yml
 	@cd $(COLLECTION) && ansible-test integration --python 3.11 --local $(TARGET)
+molecule: collections ## molecule scenarios (extensions/molecule; no containers, localhost)
+	@cd $(COLLECTION) && molecule test --all
+
 pytest: collections ## plain pytest: lab tests and functional tests
 	@cd $(COLLECTION) && python -m pytest $(PYTEST_ARGS)
 

@@ -3,7 +3,7 @@
 #
 # 1. installs what is missing (Debian packages, the pinned venv, Azurite, dependency collections);
 # 2. starts the real services on loopback (tests/services.sh), overlapping their boot with lint;
-# 3. runs ruff, ansible-lint, ansible-test sanity, ansible-test units, ansible-test integration,
+# 3. runs ruff, ansible-lint, ansible-test sanity, ansible-test units, ansible-test integration, molecule,
 #    then plain pytest last (lab and functional tests), so pytest's summary line closes the log;
 # 4. stops only what it started, whatever happened, and exits non-zero if any stage failed.
 #
@@ -35,6 +35,7 @@ counts() { # name logfile
     sanity) echo "$(grep -c '^Running sanity test' "$log") sanity tests" ;;
     units | pytest) grep -oE '[0-9]+ passed' "$log" | awk '{n += $1} END {print n + 0 " tests passed"}' ;;
     integration) echo "$(grep -c '^Running .* integration test role' "$log") integration targets" ;;
+    molecule) echo "$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -cE 'actions=[0-9]+ .*failed=0') scenarios passed" ;;
     *) echo "" ;;
   esac
 }
@@ -100,4 +101,5 @@ stage services check_services
 stage sanity make -s sanity
 stage units make -s units
 stage integration make -s integration
+stage molecule make -s molecule
 stage pytest make -s pytest
