@@ -83,7 +83,7 @@ def instance_info(url, **options):
     assert completed.returncode in (0, 2), completed.stderr
     # One-line output: "localhost | SUCCESS => {...}" or "localhost | FAILED! => {...}".
     line = next(text for text in completed.stdout.splitlines() if text.startswith("localhost |"))
-    status, _, payload = line.partition(" => ")
+    status, _separator, payload = line.partition(" => ")
     result = json.loads(payload)
     result["failed"] = "FAILED" in status
     return result
