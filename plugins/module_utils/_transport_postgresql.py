@@ -17,7 +17,7 @@ import traceback
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
-    Transport,
+    TableTransport,
     TransportConfigurationError,
     TransportDependencyError,
     TransportError,
@@ -325,7 +325,7 @@ def shape_problems(properties):
 # -- the transport ---------------------------------------------------------------------------------
 
 
-class PostgreSqlTransport(Transport):
+class PostgreSqlTransport(TableTransport):
     """Queue tables in one PostgreSQL database and schema, exactly as ServiceControl's setup creates them."""
 
     def __init__(self, transport_type, connection_string, variant=None, options=None):
@@ -402,19 +402,19 @@ class PostgreSqlTransport(Transport):
         except psycopg.Error as exc:
             raise TransportError("PostgreSQL %s failed: %s" % (what, _error_text(exc))) from None
 
-    def _execute_in_transaction(self, sql, what):
+    def _execute(self, statement, what):
         """Run one DDL statement in its own transaction; another process creating it first is fine."""
         try:
             with self._connection.transaction(), self._cursor() as cursor:
-                cursor.execute(sql)
+                cursor.execute(statement)
         except psycopg.Error as exc:
             if getattr(exc, "sqlstate", None) in ALREADY_EXISTS_SQLSTATES:
                 return
             raise TransportError("PostgreSQL could not %s: %s" % (what, _error_text(exc))) from None
 
     # -- reading -------------------------------------------------------------------------------------
-    def _schema_exists(self, schema):
-        return bool(self._query(SCHEMA_EXISTS_SQL, (schema,), "schema lookup"))
+    def _schema_exists(self, address):
+        return bool(self._query(SCHEMA_EXISTS_SQL, (address[0],), "schema lookup"))
 
     def describe(self, name):
         schema, table = self._split(name)
@@ -460,54 +460,28 @@ class PostgreSqlTransport(Transport):
                 % (state["physical_name"], self.settings["database"], "; ".join(problems))
             )
 
-    # -- changing ------------------------------------------------------------------------------------
-    def ensure(self, name, check_mode=False):
-        schema, table = self._split(name)
-        before = self.describe(name)
-        result = {"name": name, "physical_name": before["physical_name"], "before": before, "commands": []}
-        if before["exists"]:
-            self._check_shape(before)
-            result.update(action="existed", changed=False, after=before)
-            return result
-        if not self._schema_exists(schema):
-            raise TransportError(
-                "Schema %s does not exist in database %s, so queue %s cannot be created. Create the schema "
-                "(CREATE SCHEMA %s) or set Queue Schema= in the connection string to an existing schema."
-                % (quote_identifier(schema), self.settings["database"], name, quote_identifier(schema))
-            )
-        statement = create_table_sql(schema, table)
-        result["commands"].append(statement)
-        if check_mode:
-            after = dict(before, exists=True, depth=0, properties=expected_properties(schema, table))
-        else:
-            self._execute_in_transaction(statement, "create queue table %s" % before["physical_name"])
-            after = self.describe(name)
-            self._check_shape(after)
-        result.update(action="created", changed=True, after=after)
-        return result
+    # -- changing: TableTransport.ensure()/delete() with PostgreSQL's addresses and SQL ---------------
+    def _address(self, name):
+        return self._split(name)
 
-    def delete(self, name, check_mode=False):
-        schema, table = self._split(name)
-        before = self.describe(name)
-        result = {"name": name, "physical_name": before["physical_name"], "before": before, "commands": []}
-        if not before["exists"]:
-            result.update(action="absent", changed=False, after=before)
-            return result
-        # Never drop a table that is not a queue table just because its name matches.
-        self._check_shape(before)
-        statement = drop_table_sql(schema, table)
-        result["commands"].append(statement)
-        if not check_mode:
-            self._execute_in_transaction(statement, "drop queue table %s" % before["physical_name"])
-        after = {
-            "name": name,
-            "physical_name": before["physical_name"],
-            "exists": False,
-            "depth": None,
-            "properties": {"schema": schema, "table": table},
-        }
-        result.update(action="deleted", changed=True, after=after)
-        return result
+    def _address_properties(self, address):
+        schema, table = address
+        return {"schema": schema, "table": table}
+
+    def _expected_properties(self, address):
+        return expected_properties(*address)
+
+    def _database_label(self, address):
+        return self.settings["database"]
+
+    def _quote(self, identifier):
+        return quote_identifier(identifier)
+
+    def _create_sql(self, address):
+        return create_table_sql(*address)
+
+    def _drop_sql(self, address):
+        return drop_table_sql(*address)
 
 
 def _error_text(exc):

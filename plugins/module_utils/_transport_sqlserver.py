@@ -18,7 +18,7 @@ import traceback
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
-    Transport,
+    TableTransport,
     TransportConfigurationError,
     TransportDependencyError,
     TransportError,
@@ -458,7 +458,7 @@ def shape_problems(properties):
 # -- the transport ---------------------------------------------------------------------------------
 
 
-class SqlServerTransport(Transport):
+class SqlServerTransport(TableTransport):
     """Queue tables in one SQL Server database, exactly as ServiceControl's setup creates them."""
 
     def __init__(self, transport_type, connection_string, variant=None, options=None):
@@ -545,11 +545,11 @@ class SqlServerTransport(Transport):
         except pymssql.Error as exc:
             raise TransportError("SQL Server %s failed: %s" % (what, _error_text(exc))) from None
 
-    def _execute_and_commit(self, sql, what):
+    def _execute(self, statement, what):
         """Run one batch in the connection's transaction and commit it; roll back on failure."""
         try:
             cursor = self._connection.cursor()
-            cursor.execute(sql)
+            cursor.execute(statement)
             self._connection.commit()
         except pymssql.Error as exc:
             self._connection.rollback()
@@ -611,50 +611,32 @@ class SqlServerTransport(Transport):
                 "it, or use another queue name or Queue Schema." % (state["physical_name"], "; ".join(problems))
             )
 
-    # -- changing ------------------------------------------------------------------------------------
-    def ensure(self, name, check_mode=False):
-        catalog, schema, table = self._parts(name)
-        before = self.describe(name)
-        result = {"name": name, "physical_name": before["physical_name"], "before": before, "commands": []}
-        if before["exists"]:
-            self._check_shape(before)
-            result.update(action="existed", changed=False, after=before)
-            return result
-        if not self._query(schema_sql(catalog, schema), "schema lookup"):
-            raise TransportError(
-                "Schema %s does not exist in database %s, so queue %s cannot be created. Create the schema "
-                "(CREATE SCHEMA %s) or set Queue Schema= in the connection string to an existing schema."
-                % (quote_identifier(schema), quote_identifier(catalog), name, quote_identifier(schema))
-            )
-        statement = create_queue_sql(catalog, schema, table)
-        result["commands"].append(statement)
-        if check_mode:
-            after = dict(before, exists=True, depth=0, properties=expected_properties(catalog, schema, table))
-        else:
-            self._execute_and_commit(statement, "create queue table %s" % before["physical_name"])
-            after = self.describe(name)
-            self._check_shape(after)
-        result.update(action="created", changed=True, after=after)
-        return result
+    # -- changing: TableTransport.ensure()/delete() with SQL Server's addresses and SQL --------------
+    def _address(self, name):
+        return self._parts(name)
 
-    def delete(self, name, check_mode=False):
-        catalog, schema, table = self._parts(name)
-        before = self.describe(name)
-        result = {"name": name, "physical_name": before["physical_name"], "before": before, "commands": []}
-        if not before["exists"]:
-            result.update(action="absent", changed=False, after=before)
-            return result
-        # Never drop a table that is not a queue table just because its name matches.
-        self._check_shape(before)
-        statement = drop_table_sql(catalog, schema, table)
-        result["commands"].append(statement)
-        if not check_mode:
-            self._execute_and_commit(statement, "drop queue table %s" % before["physical_name"])
-        after = dict(
-            before, exists=False, depth=None, properties={"catalog": catalog, "schema": schema, "table": table}
-        )
-        result.update(action="deleted", changed=True, after=after)
-        return result
+    def _address_properties(self, address):
+        catalog, schema, table = address
+        return {"catalog": catalog, "schema": schema, "table": table}
+
+    def _expected_properties(self, address):
+        return expected_properties(*address)
+
+    def _schema_exists(self, address):
+        catalog, schema, _table = address
+        return bool(self._query(schema_sql(catalog, schema), "schema lookup"))
+
+    def _database_label(self, address):
+        return quote_identifier(address[0])
+
+    def _quote(self, identifier):
+        return quote_identifier(identifier)
+
+    def _create_sql(self, address):
+        return create_queue_sql(*address)
+
+    def _drop_sql(self, address):
+        return drop_table_sql(*address)
 
 
 def _error_number(exc):
