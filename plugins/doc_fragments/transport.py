@@ -57,18 +57,34 @@ options:
   timeout:
     description:
       - Seconds to wait for each request to the broker, database or service before failing.
-    type: int
+      - The same option, with the same type and default, as the API modules' O(timeout).
+      - For V(SQLServer) and V(PostgreSQL) it overrides the connection string's C(Connect Timeout) and
+        C(Command Timeout).
+    type: float
     default: 30
   validate_certs:
     description:
       - Verify the TLS certificate of the broker or service.
-      - Set to V(false) only for test systems with self-signed certificates.
+      - Set to V(false) only for test systems with self-signed certificates; prefer O(ca_path).
     type: bool
     default: true
   ca_path:
     description:
-      - A PEM file with the certificate authorities to trust when verifying TLS certificates, instead of the
-        system store.
+      - A PEM file, or a directory of PEM certificates, with the certificate authorities to trust when verifying
+        TLS certificates, instead of the system store.
+      - For libraries that only read one file (botocore, libpq, FreeTDS) the certificates of a directory are
+        combined into a temporary bundle for the run.
+      - Checked before anything is changed; a path that does not exist fails the task.
+    type: path
+  client_cert:
+    description:
+      - A PEM client certificate, for a broker, database or service that requires mutual TLS (RabbitMQ management
+        API, PostgreSQL, Amazon SQS endpoints, Azure endpoints). It may also hold the private key.
+      - Not supported for V(SQLServer), whose logins do not use client certificates; setting it fails the task.
+    type: path
+  client_key:
+    description:
+      - The PEM private key for O(client_cert) when the certificate file does not contain it.
     type: path
   rabbitmq_delivery_limit_policy:
     description:

@@ -27,15 +27,30 @@ What the client takes care of, so modules don't:
 from __future__ import annotations
 
 import json
-import os
 import re
-import ssl
 import time
 import traceback
 from urllib.parse import parse_qs, quote, urljoin, urlsplit, urlunsplit
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.servicecontrol.platform.plugins.module_utils._api_errors import (
+    RETRY_STATUSES,
+    ServiceControlApiError,
+    first_line,
+    is_retryable_transport_error,
+    status_detail,
+    transport_failure_detail,
+    truncate,
+)
+from ansible_collections.servicecontrol.platform.plugins.module_utils._options import (
+    DEFAULT_TIMEOUT,
+    checked_timeout,
+    timeout_argument_spec,
+    tls_argument_spec,
+)
+from ansible_collections.servicecontrol.platform.plugins.module_utils._redact import Redactor, strip_userinfo
+from ansible_collections.servicecontrol.platform.plugins.module_utils._tls import TlsConfigurationError, TlsSettings
 from ansible_collections.servicecontrol.platform.plugins.module_utils._version import parse_version
 
 try:
@@ -48,20 +63,11 @@ else:
     HAS_HTTPX = True
     HTTPX_IMPORT_ERROR = None
 
-DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 3
 #: Seconds before the first retry; each further retry doubles it (1, 2, 4, ...), capped at MAX_BACKOFF.
 BACKOFF_FACTOR = 1.0
 MAX_BACKOFF = 30.0
 
-#: Statuses worth retrying. They mean "not reachable right now", not "your request is wrong":
-#: 502 Bad Gateway - a reverse proxy (IIS ARR, nginx, the ServicePulse container) could not reach the
-#:     instance, typically because it is restarting;
-#: 503 Service Unavailable - the instance (or Kestrel/HTTP.sys in front of it) is starting or overloaded;
-#: 504 Gateway Timeout - a proxy gave up waiting on a slow instance.
-#: 500 is deliberately absent: ServiceControl answers 500 for its own bugs and bad data, which a retry
-#: repeats. 4xx never change on their own.
-RETRY_STATUSES = frozenset((502, 503, 504))
 
 #: Methods that can be sent twice without doing the work twice. POST and PATCH start ServiceControl
 #: operations (retry, archive, ...), so they are retried only when the caller says it is safe.
@@ -72,69 +78,8 @@ MAX_PAGES = 100000
 
 USER_AGENT = "servicecontrol.platform (Ansible collection)"
 
-# Header values shorter than this are not scrubbed from messages: masking "1" or "on" would mangle
-# status codes and words while protecting nothing.
-_MIN_SECRET_LENGTH = 4
-_DETAIL_LIMIT = 300
-_USERINFO_RE = re.compile(r"(?<=://)[^/?#@\s]*@")
 _LINK_RE = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]*)*)")
 _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-
-
-class ServiceControlApiError(Exception):
-    """Anything that went wrong talking to ServiceControl. The message never contains a secret.
-
-    Attributes: ``instance_url`` (the API base URL), ``method``, ``route``, ``url`` (the request URL
-    without query string), ``status`` (HTTP status or None when no response arrived), ``reason``,
-    ``detail`` (a short, actionable explanation), ``attempts`` and ``body`` (the decoded error body,
-    if any, for callers that want to inspect it).
-    """
-
-    def __init__(
-        self,
-        detail,
-        *,
-        instance_url=None,
-        method=None,
-        route=None,
-        url=None,
-        status=None,
-        reason=None,
-        attempts=1,
-        body=None,
-    ):
-        self.detail = detail
-        self.instance_url = instance_url
-        self.method = method
-        self.route = route
-        self.url = url or instance_url
-        self.status = status
-        self.reason = reason
-        self.attempts = attempts
-        self.body = body
-        super().__init__(self._message())
-
-    def _message(self):
-        outcome = self.detail
-        if self.status is not None:
-            outcome = "%s %s - %s" % (self.status, self.reason or "", self.detail)
-            outcome = outcome.replace("  - ", " - ")
-        if self.method and self.url:
-            return "%s %s failed: %s" % (self.method, self.url, outcome)
-        if self.url:
-            return "%s: %s" % (self.url, outcome)
-        return outcome
-
-    def fail_kwargs(self):
-        """Keyword arguments for ``module.fail_json``: the message plus status (-1 when no response) and URL."""
-        return {"msg": str(self), "status": -1 if self.status is None else self.status, "url": self.url}
-
-
-def strip_userinfo(text):
-    """Remove ``user:password@`` from every URL in ``text``."""
-    if not text:
-        return text
-    return _USERINFO_RE.sub("", text)
 
 
 def quote_segment(value):
@@ -149,11 +94,8 @@ def api_argument_spec(**module_options):
     """
     spec = {
         "url": {"type": "str", "required": True, "aliases": ["api_url"]},
-        "timeout": {"type": "float", "default": DEFAULT_TIMEOUT},
-        "validate_certs": {"type": "bool", "default": True},
-        "ca_path": {"type": "path"},
-        "client_cert": {"type": "path"},
-        "client_key": {"type": "path", "no_log": False},
+        "timeout": timeout_argument_spec(),
+        **tls_argument_spec(),
         "token": {"type": "str", "no_log": True},
         "headers": {"type": "dict", "no_log": True},
         "retries": {"type": "int", "default": DEFAULT_RETRIES},
@@ -263,6 +205,23 @@ class ApiResponse:
     def content_type(self):
         return self.headers.get("content-type", "")
 
+    @property
+    def body(self):
+        """The decoded JSON body (decoded once), None when empty; see json()."""
+        if not hasattr(self, "_body"):
+            self._body = self.json()
+        return self._body
+
+    def expect(self, kind, what):
+        """The body, checked to be a ``dict`` or ``list`` (``kind``); otherwise an error naming ``what``."""
+        body = self.body
+        if not isinstance(body, kind):
+            raise self._client.error(
+                self,
+                "expected %s as a JSON %s, got %s" % (what, "object" if kind is dict else "array", _json_kind(body)),
+            )
+        return body
+
     def json(self):
         """The decoded body; None for an empty body (e.g. 202 Accepted from an asynchronous operation)."""
         if not self.content or not self.content.strip():
@@ -274,7 +233,7 @@ class ApiResponse:
             detail = (
                 "the response is not valid JSON (%s, content type '%s'); check that url points at a ServiceControl API"
                 % (
-                    _first_line(str(exc)),
+                    first_line(str(exc)),
                     self.content_type or "none",
                 )
             )
@@ -307,7 +266,6 @@ class ServiceControlClient:
     * ``get_json(route, *, params=None, root=False)`` -> decoded body (None when empty);
     * ``count(route, *, params=None, method="HEAD")`` -> int from ``Total-Count``;
     * ``paginate(route, *, params=None, per_page=None)`` -> iterator over the items of every page;
-    * ``version`` -> Version of the last response (None without the header); ``last_response``;
     * ``instance_url``/``api_url`` (userinfo stripped) and ``url_for(route, root=False)``;
     * ``error(response, detail)`` -> a ServiceControlApiError about a 2xx response the caller cannot use.
     """
@@ -335,9 +293,11 @@ class ServiceControlClient:
         self.instance_url = strip_userinfo(self._instance_url)
         self.api_url = strip_userinfo(self._api_url)
 
-        self.timeout = float(DEFAULT_TIMEOUT if timeout is None else timeout)
-        if self.timeout <= 0:
-            raise self._config_error("timeout must be a positive number of seconds, got %s" % timeout)
+        self._redactor = Redactor()
+        try:
+            self.timeout = checked_timeout(timeout)
+        except ValueError as exc:
+            raise self._config_error(str(exc)) from None
         self.retries = DEFAULT_RETRIES if retries is None else int(retries)
         if self.retries < 0:
             raise self._config_error("retries must be 0 or more, got %s" % retries)
@@ -345,10 +305,9 @@ class ServiceControlClient:
         self.max_backoff = max_backoff
         self.on_retry = on_retry
         self.has_token = bool(token)
-        self.last_response = None
 
         extra_headers = self._check_headers(headers)
-        self._secrets = [s for s in [token, *extra_headers.values()] if s and len(s) >= _MIN_SECRET_LENGTH]
+        self._redactor.add(token, *extra_headers.values())
         if token and urlsplit(self._api_url).username is not None:
             raise self._config_error(
                 "url contains credentials (user:password@) and token is set; use only one way to authenticate"
@@ -359,7 +318,10 @@ class ServiceControlClient:
         if token:
             base_headers["Authorization"] = "Bearer %s" % token
 
-        verify = self._tls_verify(bool(validate_certs), ca_path, client_cert, client_key)
+        try:
+            verify = TlsSettings(bool(validate_certs), ca_path, client_cert, client_key).ssl_context()
+        except TlsConfigurationError as exc:
+            raise self._config_error(str(exc)) from None
         self._http = httpx.Client(
             timeout=httpx.Timeout(self.timeout),
             verify=verify,
@@ -378,11 +340,6 @@ class ServiceControlClient:
 
     def __exit__(self, *exc_info):
         self.close()
-
-    @property
-    def version(self):
-        """Version from the last response's ``X-Particular-Version`` header, or None."""
-        return self.last_response.version if self.last_response is not None else None
 
     # -- requests -------------------------------------------------------------------------------------
 
@@ -485,20 +442,30 @@ class ServiceControlClient:
             try:
                 response = self._http.request(method, url, params=params, json=body, headers=headers)
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
-                retryable = _is_retryable_transport_error(exc)
+                retryable = is_retryable_transport_error(exc)
                 if retryable and attempt < attempts_allowed:
-                    self._wait(attempt, None, _first_line(self._redact(str(exc))) or type(exc).__name__)
+                    self._wait(attempt, None, first_line(self._redact(str(exc))) or type(exc).__name__)
                     continue
-                raise self._transport_error(method, url, route, exc, attempt) from None
+                raise ServiceControlApiError(
+                    transport_failure_detail(exc, timeout=self.timeout, attempts=attempt, redact=self._redact),
+                    instance_url=self.api_url,
+                    method=method,
+                    route=route,
+                    url=self._display(url),
+                    attempts=attempt,
+                ) from None
             if response.status_code in RETRY_STATUSES and attempt < attempts_allowed:
                 response.close()
                 self._wait(attempt, response, "%s %s" % (response.status_code, response.reason_phrase))
                 continue
             break
         result = ApiResponse(self, response, method=method, route=route, url=self._display(url), attempts=attempt)
-        self.last_response = result
         if not result.ok:
-            raise self.error(result, self._status_detail(result), body=self._redact_body(self._error_body(result)))
+            raise self.error(
+                result,
+                status_detail(result, has_token=self.has_token, display=self._display, redact=self._redact),
+                body=self._redact_body(self._error_body(result)),
+            )
         return result
 
     def _wait(self, attempt, response, reason):
@@ -532,107 +499,16 @@ class ServiceControlClient:
         return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
     def _redact(self, text):
-        text = strip_userinfo(text or "")
-        for secret in getattr(self, "_secrets", ()):
-            text = text.replace(secret, "********")
-        return text
+        return self._redactor.text(text or "")
 
     def _redact_body(self, body):
-        if body is None:
-            return None
-        if isinstance(body, str):
-            return self._redact(body)
-        redacted = self._redact(json.dumps(body))
-        try:
-            return json.loads(redacted)
-        except ValueError:
-            return redacted
-
-    def _status_detail(self, response):
-        status = response.status
-        tried = " (gave up after %d attempts)" % response.attempts if response.attempts > 1 else ""
-        if status == 401:
-            hint = (
-                "the instance rejected the token (expired, invalid or issued for another audience); obtain a new token"
-                if self.has_token
-                else "the instance requires authentication; set token"
-            )
-        elif status == 403:
-            hint = (
-                "the token is valid but lacks the permission this call needs (role-based access, ServiceControl 6.18+)"
-            )
-        elif status == 404:
-            hint = "not found; check that url points at the ServiceControl instance and that its version has this route"
-        elif status == 500:
-            hint = "ServiceControl reported an internal error; see the instance's log"
-        elif status in RETRY_STATUSES:
-            hint = "the instance, or a proxy in front of it, is unavailable (starting, stopping or overloaded)"
-        elif 300 <= status < 400:
-            location = self._display(response.headers.get("location", "")) or "another address"
-            hint = "redirected to %s; set url to the final address" % location
-        else:
-            hint = "the request was refused"
-        server_says = self._server_message(response)
-        if server_says:
-            hint = "%s; ServiceControl said: %s" % (hint, server_says)
-        return hint + tried
+        return self._redactor.value(body)
 
     def _error_body(self, response):
         try:
             return response.json()
         except ServiceControlApiError:
-            return _truncate(response.content.decode("utf-8", "replace"))
-
-    def _server_message(self, response):
-        if not response.content or not response.content.strip():
-            return ""
-        try:
-            data = json.loads(response.content.decode("utf-8", "replace"))
-        except ValueError:
-            # HTML error pages (IIS, proxies) say nothing useful in their first line.
-            if "html" in response.content_type:
-                return ""
-            return self._redact(_truncate(_first_line(response.content.decode("utf-8", "replace"))))
-        if isinstance(data, dict):
-            for key in ("message", "Message", "detail", "title", "error", "Error"):
-                if isinstance(data.get(key), str) and data[key].strip():
-                    return self._redact(_truncate(data[key].strip()))
-        return ""
-
-    def _transport_error(self, method, url, route, exc, attempts):
-        raw = _first_line(self._redact(str(exc))) or type(exc).__name__
-        tried = " (gave up after %d attempts)" % attempts if attempts > 1 else ""
-        if _is_tls_failure(exc):
-            if _is_certificate_failure(exc):
-                detail = (
-                    "TLS certificate verification failed (%s); set ca_path to the CA that signed the instance's "
-                    "certificate, or validate_certs=false to skip verification (insecure)" % raw
-                )
-            else:
-                detail = (
-                    "TLS handshake failed (%s); check that url uses the scheme (http or https) the instance listens "
-                    "on, and client_cert/client_key if it requires a client certificate" % raw
-                )
-        elif isinstance(exc, httpx.ConnectTimeout):
-            detail = "connection timed out after %gs; check url, firewalls and that the instance is running" % (
-                self.timeout
-            )
-        elif isinstance(exc, httpx.TimeoutException):
-            detail = "no response within %gs; raise timeout or check the instance's load" % self.timeout
-        elif isinstance(exc, httpx.ConnectError):
-            detail = "cannot connect (%s); check url and that the instance is running" % raw
-        elif isinstance(exc, httpx.InvalidURL) or isinstance(exc, httpx.UnsupportedProtocol):
-            detail = "invalid request URL (%s)" % raw
-        else:
-            detail = "the connection failed (%s)" % raw
-        return ServiceControlApiError(
-            detail + tried,
-            instance_url=self.api_url,
-            method=method,
-            route=route,
-            url=self._display(url),
-            attempts=attempts,
-        )
+            return truncate(response.content.decode("utf-8", "replace"))
 
     def _resolve_link(self, response, target):
         url = urljoin(self._api_url, target)
@@ -657,71 +533,11 @@ class ServiceControlClient:
             checked[name] = str(value)
         return checked
 
-    def _tls_verify(self, validate_certs, ca_path, client_cert, client_key):
-        if client_key and not client_cert:
-            raise self._config_error(
-                "client_key is set without client_cert; set both, or client_cert alone for a PEM with both"
-            )
-        if not validate_certs and not client_cert:
-            return False
-        if validate_certs and not ca_path and not client_cert:
-            # httpx's own default: the certifi bundle, or SSL_CERT_FILE/SSL_CERT_DIR when set.
-            return True
-        try:
-            if validate_certs and ca_path:
-                if os.path.isdir(ca_path):
-                    context = ssl.create_default_context(capath=ca_path)
-                else:
-                    context = ssl.create_default_context(cafile=ca_path)
-            else:
-                context = httpx.create_ssl_context()
-            if not validate_certs:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            if client_cert:
-                context.load_cert_chain(client_cert, client_key)
-        except (OSError, ssl.SSLError) as exc:
-            raise self._config_error(
-                "cannot load the TLS files (ca_path, client_cert, client_key): %s" % _first_line(str(exc))
-            ) from None
-        return context
 
-
-def _is_retryable_transport_error(exc):
-    if _is_tls_failure(exc):
-        return False
-    return isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError))
-
-
-def _exception_chain(exc):
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
-
-
-def _is_tls_failure(exc):
-    for link in _exception_chain(exc):
-        if isinstance(link, ssl.SSLError):
-            return True
-    return "[SSL" in str(exc) or "CERTIFICATE_VERIFY_FAILED" in str(exc)
-
-
-def _is_certificate_failure(exc):
-    for link in _exception_chain(exc):
-        if isinstance(link, ssl.SSLCertVerificationError):
-            return True
-    text = str(exc)
-    return "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text
-
-
-def _first_line(text):
-    return (text or "").strip().splitlines()[0].strip() if (text or "").strip() else ""
-
-
-def _truncate(text):
-    return text if len(text) <= _DETAIL_LIMIT else text[: _DETAIL_LIMIT - 3] + "..."
+def _json_kind(value):
+    if value is None:
+        return "an empty body"
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(type(value), "a number")
 
 
 def _as_int(value, default):

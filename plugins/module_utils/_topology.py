@@ -31,7 +31,10 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._settings 
     environment_name,
     format_value,
 )
-from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import TRANSPORT_TYPES
+from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
+    TRANSPORT_TYPES,
+    transport_options_for,
+)
 
 ROLES = ("primary", "backup")
 INSTANCE_KEYS = frozenset(("name", "kind", "role", "settings", "host", "url", "version", "target"))
@@ -64,6 +67,15 @@ def _check_transport(transport, problems):
     options = transport.get("options")
     if options is not None and not isinstance(options, dict):
         problems.append("transport.options must be a mapping of queue module options.")
+    elif options and transport.get("type") in TRANSPORT_TYPES:
+        # The queues role hands every option to the queue module: a misspelt one must not vanish silently.
+        valid = transport_options_for(transport["type"])
+        unknown = sorted(str(key) for key in options if key not in valid)
+        if unknown:
+            problems.append(
+                "transport.options has option(s) %s that do not apply to %s; valid options: %s."
+                % (", ".join(unknown), transport["type"], ", ".join(sorted(valid)))
+            )
 
 
 def _check_instance(instance, index, problems):

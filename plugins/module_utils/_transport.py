@@ -17,9 +17,21 @@ is used (``open_transport``), so a run against RabbitMQ never imports boto3 or t
 from __future__ import annotations
 
 import abc
-import re
 
 from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.servicecontrol.platform.plugins.module_utils._connection_string import (
+    ConnectionStringError,
+    parse_connection_string,
+)
+from ansible_collections.servicecontrol.platform.plugins.module_utils._options import (
+    TLS_OPTIONS,
+    checked_timeout,
+    timeout_argument_spec,
+    tls_argument_spec,
+)
+from ansible_collections.servicecontrol.platform.plugins.module_utils._redact import Redactor
+from ansible_collections.servicecontrol.platform.plugins.module_utils._tls import TlsConfigurationError, TlsSettings
 
 # ServiceControl TransportType name -> (family, variant). The family selects the implementation file;
 # the variant carries what the name itself decides (RabbitMQ queue type and routing topology).
@@ -39,7 +51,7 @@ TRANSPORT_TYPES = {
 
 
 #: Options every transport accepts (connection behaviour, not queue shape).
-COMMON_OPTIONS = frozenset(("timeout", "validate_certs", "ca_path"))
+COMMON_OPTIONS = frozenset(("timeout", *TLS_OPTIONS))
 
 
 class TransportError(Exception):
@@ -100,6 +112,14 @@ class Transport(abc.ABC):
                 % (", ".join(unknown), transport_type, ", ".join(sorted(allowed)))
             )
         self.connection_string = connection_string
+        try:
+            #: Seconds for every network call (float), and the checked TLS options.
+            self.timeout = checked_timeout(self.options.get("timeout"))
+            self.tls = TlsSettings.from_options(self.options)
+        except (ValueError, TlsConfigurationError) as exc:
+            raise TransportConfigurationError("Transport %s: %s." % (transport_type, exc)) from None
+        #: Masks the connection string's secrets in every message; subclasses add what they parse.
+        self.redactor = Redactor()
 
     # -- naming (pure, no I/O) ------------------------------------------------------------------
     @abc.abstractmethod
@@ -180,117 +200,6 @@ class Transport(abc.ABC):
         """Number of messages waiting in the queue (int), or None if the transport cannot tell."""
 
 
-class TableTransport(Transport):
-    """Read-compare-act shared by the transports whose queue is a database table (SQLServer, PostgreSQL).
-
-    A subclass gives the table's address (a tuple ending in schema and table), the SQL text, and how it
-    looks up a schema and runs a statement; ensure() and delete() are the same for both databases: never
-    touch a table that is not a queue table, report the exact statements, predict the result in check mode.
-    """
-
-    @abc.abstractmethod
-    def _address(self, name):
-        """The table's address for a logical queue name: (schema, table) or (catalog, schema, table)."""
-
-    @abc.abstractmethod
-    def _address_properties(self, address):
-        """describe()'s ``properties`` of a table that does not exist."""
-
-    @abc.abstractmethod
-    def _expected_properties(self, address):
-        """describe()'s ``properties`` of a freshly created queue table (check-mode prediction)."""
-
-    @abc.abstractmethod
-    def _check_shape(self, state):
-        """Raise TransportError when an existing table is not a ServiceControl queue table."""
-
-    @abc.abstractmethod
-    def _schema_exists(self, address):
-        """True when the address's schema exists."""
-
-    @abc.abstractmethod
-    def _database_label(self, address):
-        """How messages name the database that holds the table."""
-
-    @abc.abstractmethod
-    def _quote(self, identifier):
-        """The database's quoting of one identifier."""
-
-    @abc.abstractmethod
-    def _create_sql(self, address):
-        """The statement (or batch) that creates the queue table."""
-
-    @abc.abstractmethod
-    def _drop_sql(self, address):
-        """The statement that drops the queue table."""
-
-    @abc.abstractmethod
-    def _execute(self, statement, what):
-        """Run a changing statement and commit it; ``what`` names it in errors."""
-
-    def ensure(self, name, check_mode=False):
-        address = self._address(name)
-        before = self.describe(name)
-        result = {"name": name, "physical_name": before["physical_name"], "before": before, "commands": []}
-        if before["exists"]:
-            self._check_shape(before)
-            result.update(action="existed", changed=False, after=before)
-            return result
-        if not self._schema_exists(address):
-            schema = self._quote(address[-2])
-            raise TransportError(
-                "Schema %s does not exist in database %s, so queue %s cannot be created. Create the schema "
-                "(CREATE SCHEMA %s) or set Queue Schema= in the connection string to an existing schema."
-                % (schema, self._database_label(address), name, schema)
-            )
-        statement = self._create_sql(address)
-        result["commands"].append(statement)
-        if check_mode:
-            after = dict(before, exists=True, depth=0, properties=self._expected_properties(address))
-        else:
-            self._execute(statement, "create queue table %s" % before["physical_name"])
-            after = self.describe(name)
-            self._check_shape(after)
-        result.update(action="created", changed=True, after=after)
-        return result
-
-    def delete(self, name, check_mode=False):
-        address = self._address(name)
-        before = self.describe(name)
-        result = {"name": name, "physical_name": before["physical_name"], "before": before, "commands": []}
-        if not before["exists"]:
-            result.update(action="absent", changed=False, after=before)
-            return result
-        # Never drop a table that is not a queue table just because its name matches.
-        self._check_shape(before)
-        statement = self._drop_sql(address)
-        result["commands"].append(statement)
-        if not check_mode:
-            self._execute(statement, "drop queue table %s" % before["physical_name"])
-        after = dict(before, exists=False, depth=None, properties=self._address_properties(address))
-        result.update(action="deleted", changed=True, after=after)
-        return result
-
-
-def absent_state(name, physical):
-    """describe() of a queue that does not exist."""
-    return {"name": name, "physical_name": physical, "exists": False, "depth": None, "properties": {}}
-
-
-def operation_result(action, before, after, commands, notes=None):
-    """The ensure()/delete() result: before/after are describe()-shaped, commands the native operations."""
-    return {
-        "name": before["name"],
-        "physical_name": before["physical_name"],
-        "action": action,
-        "changed": action in ("created", "updated", "deleted"),
-        "before": before,
-        "after": after,
-        "commands": commands,
-        "notes": list(notes or []),
-    }
-
-
 def family_of(transport_type):
     """Return (family, variant) for a ServiceControl TransportType name, or raise a clear error."""
     try:
@@ -348,33 +257,27 @@ def open_transport(transport_type, connection_string, options=None):
 
 # -- connection strings ------------------------------------------------------------------------------
 
-_KEY_VALUE_SPLIT = re.compile(r";(?=(?:[^\"']*[\"'][^\"']*[\"'])*[^\"']*$)")
+
+def parse_transport_connection_string(connection_string, transport_type):
+    """The ConnectionString of a ``Key=Value`` transport connection string (ServiceControl's rules).
+
+    Raises TransportConfigurationError naming the transport and the position of a malformed part, never
+    echoing the string itself (it may hold a password).
+    """
+    if connection_string is None or not str(connection_string).strip():
+        raise TransportConfigurationError("Transport %s needs a connection string; none was given." % transport_type)
+    sample = SAMPLE_CONNECTION_STRINGS.get(transport_type, "Key=Value;Key2=Value2")
+    try:
+        return parse_connection_string(connection_string, sample)
+    except ConnectionStringError as exc:
+        raise TransportConfigurationError(
+            "The connection string for %s is malformed: %s." % (transport_type, exc)
+        ) from None
 
 
 def parse_key_value_connection_string(connection_string, transport_type):
-    """Parse an ADO.NET-style ``Key=Value;Key2=Value2`` string (quotes allowed around values).
-
-    Returns {lower-cased key: value}. Raises TransportConfigurationError naming the transport and the
-    position of a malformed part, never echoing the string itself (it may hold a password).
-    """
-    result = {}
-    if connection_string is None or not str(connection_string).strip():
-        raise TransportConfigurationError("Transport %s needs a connection string; none was given." % transport_type)
-    for index, part in enumerate(_KEY_VALUE_SPLIT.split(str(connection_string)), start=1):
-        if not part.strip():
-            continue
-        if "=" not in part:
-            raise TransportConfigurationError(
-                "The connection string for %s is malformed: part %d has no 'Key=Value' form. "
-                "Write it as ServiceControl expects, e.g. %s."
-                % (transport_type, index, SAMPLE_CONNECTION_STRINGS.get(transport_type, "Key=Value;Key2=Value2"))
-            )
-        key, value = part.split("=", 1)
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        result[key.strip().lower()] = value
-    return result
+    """{lower-cased key: value} of a ``Key=Value`` connection string; see parse_transport_connection_string()."""
+    return parse_transport_connection_string(connection_string, transport_type).lowered()
 
 
 #: ServiceControl's sample connection strings (transport manifests), used in error messages.
@@ -407,8 +310,12 @@ TRANSPORT_SPECIFIC_OPTIONS = {
     "azure_service_bus_max_delivery_count": ("azureservicebus", dict(type="int")),
 }
 
-#: Default for the ``timeout`` option (seconds), applied to every network call of one module run.
-DEFAULT_TIMEOUT = 30
+
+def transport_options_for(transport_type):
+    """The option names a TransportType accepts: the common ones plus its family's own."""
+    family, _variant = family_of(transport_type)
+    specific = {name for name, (owner, _spec) in TRANSPORT_SPECIFIC_OPTIONS.items() if owner == family}
+    return frozenset(COMMON_OPTIONS | specific)
 
 
 def transport_argument_spec():
@@ -416,9 +323,8 @@ def transport_argument_spec():
     spec = dict(
         transport=dict(type="str", required=True, choices=sorted(TRANSPORT_TYPES)),
         connection_string=dict(type="str", no_log=True),
-        timeout=dict(type="int", default=DEFAULT_TIMEOUT),
-        validate_certs=dict(type="bool", default=True),
-        ca_path=dict(type="path"),
+        timeout=timeout_argument_spec(),
+        **tls_argument_spec(),
     )
     for name, (_family, option_spec) in TRANSPORT_SPECIFIC_OPTIONS.items():
         spec[name] = dict(option_spec)

@@ -19,14 +19,17 @@ import re
 import traceback
 import unicodedata
 
+from ansible_collections.servicecontrol.platform.plugins.module_utils._results import (
+    absent_state,
+    operation_result,
+    queue_state,
+)
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     Transport,
     TransportConfigurationError,
     TransportDependencyError,
     TransportError,
-    absent_state,
-    operation_result,
     parse_key_value_connection_string,
 )
 
@@ -49,7 +52,6 @@ MAX_MESSAGE_RETENTION_PERIOD = 1209600
 #: GetSqsQueueName rejects longer names (prefix included); SQS's own limit is also 80.
 MAX_QUEUE_NAME_LENGTH = 80
 FIFO_SUFFIX = ".fifo"
-DEFAULT_TIMEOUT = 30
 
 #: Keys ServiceControl reads from an AmazonSQS connection string (SQSTransportConnectionString), lower-cased.
 CONNECTION_STRING_KEYS = {
@@ -178,6 +180,7 @@ class AmazonSqsTransport(Transport):
     def __init__(self, transport_type, connection_string, variant=None, options=None):
         super().__init__(transport_type, connection_string, variant=variant, options=options)
         self.settings = parse_sqs_connection_string(connection_string)
+        self.redactor.add(self.settings.get("SecretAccessKey"))
         self.queue_name_prefix = self.settings.get("QueueNamePrefix") or ""
         self.retention_period = validate_retention_period(self.options.get("sqs_message_retention_period"))
         self.endpoint_url = self.options.get("sqs_endpoint_url") or None
@@ -203,12 +206,15 @@ class AmazonSqsTransport(Transport):
     def open(self):
         if not HAS_BOTO3:
             raise TransportDependencyError("boto3", BOTO3_IMPORT_ERROR, self.transport_type)
-        timeout = self.options.get("timeout") or DEFAULT_TIMEOUT
-        verify = False if self.options.get("validate_certs") is False else (self.options.get("ca_path") or True)
+        try:
+            verify = self.tls.requests_verify()
+        except ValueError as exc:
+            raise TransportConfigurationError("Transport AmazonSQS: %s." % exc) from None
         config = botocore.config.Config(
-            connect_timeout=timeout,
-            read_timeout=timeout,
+            connect_timeout=self.timeout,
+            read_timeout=self.timeout,
             retries={"max_attempts": 2, "mode": "standard"},
+            client_cert=self.tls.requests_cert(),
         )
         try:
             session = boto3.session.Session(
@@ -224,7 +230,7 @@ class AmazonSqsTransport(Transport):
         except (botocore.exceptions.BotoCoreError, ValueError) as exc:
             # e.g. AWS_PROFILE naming a profile that does not exist, or a malformed endpoint URL.
             raise TransportConfigurationError(
-                "Could not set up the Amazon SQS client: %s" % self._scrub(str(exc))
+                "Could not set up the Amazon SQS client: %s" % self.redactor(str(exc))
             ) from None
         if client is None:
             raise TransportConfigurationError(
@@ -256,12 +262,12 @@ class AmazonSqsTransport(Transport):
                 "ApproximateNumberOfMessagesDelayed",
             ],
         ).get("Attributes", {})
-        return {
-            "name": name,
-            "physical_name": physical,
-            "exists": True,
-            "depth": _int_or_none(attributes.get("ApproximateNumberOfMessages")),
-            "properties": {
+        return queue_state(
+            name,
+            physical,
+            exists=True,
+            depth=_int_or_none(attributes.get("ApproximateNumberOfMessages")),
+            properties={
                 "message_retention_period": _int_or_none(attributes.get("MessageRetentionPeriod")),
                 "approximate_number_of_messages_not_visible": _int_or_none(
                     attributes.get("ApproximateNumberOfMessagesNotVisible")
@@ -271,7 +277,7 @@ class AmazonSqsTransport(Transport):
                 ),
                 "message_retention_note": _RETENTION_NOTE,
             },
-        }
+        )
 
     def ensure(self, name, check_mode=False):
         before = self.describe(name)
@@ -285,18 +291,18 @@ class AmazonSqsTransport(Transport):
             if not check_mode:
                 response = self._call("CreateQueue", physical, self._client().create_queue, QueueName=physical)
                 self._set_retention(physical, response["QueueUrl"])
-            after = {
-                "name": name,
-                "physical_name": physical,
-                "exists": True,
-                "depth": 0,
-                "properties": {
+            after = queue_state(
+                name,
+                physical,
+                exists=True,
+                depth=0,
+                properties={
                     "message_retention_period": self.retention_period,
                     "approximate_number_of_messages_not_visible": 0,
                     "approximate_number_of_messages_delayed": 0,
                     "message_retention_note": _RETENTION_NOTE,
                 },
-            }
+            )
             return operation_result("created", before, after, commands, self._notes(physical))
         if before["properties"]["message_retention_period"] == self.retention_period:
             return operation_result("existed", before, before, [], self._notes(physical))
@@ -383,15 +389,8 @@ class AmazonSqsTransport(Transport):
         else:
             detail = str(exc)
         return TransportError(
-            "Amazon SQS %s for queue '%s' failed: %s." % (operation, physical, self._scrub(detail).rstrip("."))
+            "Amazon SQS %s for queue '%s' failed: %s." % (operation, physical, self.redactor(detail).rstrip("."))
         )
-
-    def _scrub(self, text):
-        """Remove the connection string's secrets from a message (defence in depth)."""
-        for secret in (self.settings.get("SecretAccessKey"),):
-            if secret:
-                text = text.replace(secret, "********")
-        return text
 
 
 def _error_code(exc):

@@ -18,15 +18,22 @@ import datetime
 import re
 import traceback
 
+from ansible_collections.servicecontrol.platform.plugins.module_utils._connection_string import (
+    ConnectionString,
+    ConnectionStringError,
+)
+from ansible_collections.servicecontrol.platform.plugins.module_utils._results import (
+    absent_state,
+    operation_result,
+    queue_state,
+)
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     Transport,
     TransportConfigurationError,
     TransportDependencyError,
     TransportError,
-    absent_state,
-    operation_result,
-    parse_key_value_connection_string,
+    parse_transport_connection_string,
 )
 
 try:
@@ -63,7 +70,6 @@ LOCK_DURATION = datetime.timedelta(minutes=5)
 ENABLE_BATCHED_OPERATIONS = True
 #: A partitioned queue on a Standard namespace has 16 partitions and reports 16 times the requested size.
 STANDARD_PARTITION_COUNT = 16
-DEFAULT_TIMEOUT = 30
 RETRY_TOTAL = 2
 
 #: Keys understood by the Azure SDK, lower-cased -> canonical spelling.
@@ -146,7 +152,9 @@ def parse_servicebus_connection_string(connection_string):
         settings["fully_qualified_namespace"] = _bare_namespace(text)
         return settings
 
-    parsed = parse_key_value_connection_string(text, "NetStandardAzureServiceBus")
+    pairs = parse_transport_connection_string(text, "NetStandardAzureServiceBus")
+    settings["secrets"] = pairs.secrets()
+    parsed = pairs.lowered()
     unknown = sorted(key for key in parsed if key not in SDK_KEYS and key not in SERVICECONTROL_KEYS)
     if unknown:
         raise TransportConfigurationError(
@@ -170,9 +178,13 @@ def parse_servicebus_connection_string(connection_string):
     settings["authentication"] = _authentication(parsed)
     if settings["authentication"] == "shared_access":
         # Only the SDK's own keys: ServiceControl's extras would confuse (or be rejected by) the SDK.
-        settings["sdk_connection_string"] = ";".join(
-            "%s=%s" % (SDK_KEYS[key], value) for key, value in parsed.items() if key in SDK_KEYS
-        )
+        sdk = ConnectionString((SDK_KEYS[key], value) for key, value in parsed.items() if key in SDK_KEYS)
+        try:
+            settings["sdk_connection_string"] = sdk.sdk_string("the Azure Service Bus SDK")
+        except ConnectionStringError as exc:
+            raise TransportConfigurationError(
+                "The NetStandardAzureServiceBus connection string is not usable: %s." % exc
+            ) from None
     return settings
 
 
@@ -266,11 +278,7 @@ class AzureServiceBusTransport(Transport):
     def __init__(self, transport_type, connection_string, variant=None, options=None):
         super().__init__(transport_type, connection_string, variant=variant, options=options)
         self.settings = parse_servicebus_connection_string(connection_string)
-        self._secrets = [
-            value
-            for key, value in _key_values(connection_string)
-            if key in ("sharedaccesskey", "sharedaccesssignature") and value
-        ]
+        self.redactor.add(*self.settings.get("secrets", ()))
         self.desired = self._desired_properties()
         self.client = None
 
@@ -330,14 +338,13 @@ class AzureServiceBusTransport(Transport):
     def open(self):
         if not HAS_AZURE_SERVICEBUS:
             raise TransportDependencyError("azure-servicebus", AZURE_SERVICEBUS_IMPORT_ERROR, self.transport_type)
-        timeout = self.options.get("timeout") or DEFAULT_TIMEOUT
-        verify = False if self.options.get("validate_certs") is False else (self.options.get("ca_path") or True)
         client_options = {
             "retry_total": RETRY_TOTAL,
             "retry_backoff_factor": 0.5,
-            "connection_timeout": timeout,
-            "read_timeout": timeout,
-            "connection_verify": verify,
+            "connection_timeout": self.timeout,
+            "read_timeout": self.timeout,
+            "connection_verify": self.tls.requests_verify(),
+            "connection_cert": self.tls.requests_cert(),
         }
         try:
             if self.settings["authentication"] == "shared_access":
@@ -351,7 +358,7 @@ class AzureServiceBusTransport(Transport):
         except (ValueError, AzureError) as exc:
             raise TransportConfigurationError(
                 "Could not set up the Azure Service Bus administration client from the connection string: %s"
-                % self._scrub(str(exc))
+                % self.redactor(str(exc))
             ) from None
 
     def _token_credential(self):
@@ -374,17 +381,17 @@ class AzureServiceBusTransport(Transport):
         if queue is None:
             return absent_state(name, physical)
         runtime = self._call("get_queue_runtime_properties", physical, self._client().get_queue_runtime_properties)
-        return {
-            "name": name,
-            "physical_name": physical,
-            "exists": True,
-            "depth": runtime.active_message_count,
-            "properties": dict(
+        return queue_state(
+            name,
+            physical,
+            exists=True,
+            depth=runtime.active_message_count,
+            properties=dict(
                 _queue_properties(queue),
                 dead_letter_message_count=runtime.dead_letter_message_count,
                 scheduled_message_count=runtime.scheduled_message_count,
             ),
-        }
+        )
 
     def ensure(self, name, check_mode=False):
         before = self.describe(name)
@@ -398,19 +405,19 @@ class AzureServiceBusTransport(Transport):
                     pass  # created concurrently; the transport ignores MessagingEntityAlreadyExists too
                 except AzureError as exc:
                     raise self._error("create_queue", physical, exc) from None
-            after = {
-                "name": name,
-                "physical_name": physical,
-                "exists": True,
-                "depth": 0,
-                "properties": dict(
+            after = queue_state(
+                name,
+                physical,
+                exists=True,
+                depth=0,
+                properties=dict(
                     self.desired,
                     requires_session=False,
                     requires_duplicate_detection=False,
                     dead_letter_message_count=0,
                     scheduled_message_count=0,
                 ),
-            }
+            )
             return operation_result("created", before, after, [_command("create_queue", physical, self.desired)])
 
         current = before["properties"]
@@ -532,20 +539,8 @@ class AzureServiceBusTransport(Transport):
         else:
             detail = "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "no detail")
         return TransportError(
-            "Azure Service Bus %s for queue '%s' failed: %s." % (operation, physical, self._scrub(detail).strip())
+            "Azure Service Bus %s for queue '%s' failed: %s." % (operation, physical, self.redactor(detail).strip())
         )
-
-    def _scrub(self, text):
-        for secret in self._secrets:
-            text = text.replace(secret, "********")
-        return re.sub(r"(?i)(sig=)[^&\s;]+", r"\1********", text)
-
-
-def _key_values(connection_string):
-    for part in str(connection_string or "").split(";"):
-        if "=" in part:
-            key, value = part.split("=", 1)
-            yield key.strip().lower(), value.strip()
 
 
 def _queue_properties(queue):

@@ -19,15 +19,19 @@ import re
 import traceback
 import uuid
 
+from ansible_collections.servicecontrol.platform.plugins.module_utils._connection_string import ConnectionStringError
+from ansible_collections.servicecontrol.platform.plugins.module_utils._results import (
+    absent_state,
+    operation_result,
+    queue_state,
+)
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     Transport,
     TransportConfigurationError,
     TransportDependencyError,
     TransportError,
-    absent_state,
-    operation_result,
-    parse_key_value_connection_string,
+    parse_transport_connection_string,
 )
 
 try:
@@ -49,7 +53,6 @@ else:
 MAX_QUEUE_NAME_LENGTH = 63
 MIN_QUEUE_NAME_LENGTH = 3
 GUID_STRING_LENGTH = 36
-DEFAULT_TIMEOUT = 30
 #: Few, quick retries (1 s apart): the SDK default (exponential from 15 s) takes about 87 s against a dead endpoint.
 RETRY_TOTAL = 2
 
@@ -101,34 +104,37 @@ def azure_queue_name_problem(physical):
 
 
 def split_connection_string(connection_string):
-    """Split ServiceControl's connection string into (storage connection string, subscriptions table).
+    """Split ServiceControl's connection string into (storage connection string, subscriptions table)."""
+    storage_connection_string, subscriptions_table, _secrets = parse_storage_connection_string(connection_string)
+    return storage_connection_string, subscriptions_table
 
-    The parts are kept as written (account keys contain '=' and must not be re-encoded); only the
-    ``Subscriptions Table`` part is removed.
+
+def parse_storage_connection_string(connection_string):
+    """(storage connection string, subscriptions table, secret values) of ServiceControl's connection string.
+
+    The string is parsed once with ServiceControl's quote-aware rules; ``Subscriptions Table`` is removed and
+    the rest is handed to the storage SDK in its plain form (account keys contain '=' and stay as they are).
+    A value holding ';' is refused by key: the SDK would cut it apart.
     """
     if connection_string is None or not str(connection_string).strip():
         raise TransportConfigurationError(
             "Transport AzureStorageQueue needs a connection string (an Azure Storage connection string); none was "
             "given."
         )
-    # Validates the Key=Value form with a clear, secret-free message.
-    parse_key_value_connection_string(connection_string, "AzureStorageQueue")
-    kept, subscriptions_table = [], None
-    for part in str(connection_string).split(";"):
-        if not part.strip():
-            continue
-        key, value = part.split("=", 1)
-        if key.strip().lower() == SUBSCRIPTIONS_TABLE_KEY:
-            subscriptions_table = value.strip()
-        else:
-            kept.append(part.strip())
-    if not kept:
+    parsed = parse_transport_connection_string(connection_string, "AzureStorageQueue")
+    subscriptions_table = parsed.get(SUBSCRIPTIONS_TABLE_KEY)
+    storage = parsed.without(SUBSCRIPTIONS_TABLE_KEY)
+    if not len(storage):
         raise TransportConfigurationError(
             "The AzureStorageQueue connection string has no storage account settings, only 'Subscriptions Table'. "
             "Give an Azure Storage connection string, e.g. DefaultEndpointsProtocol=https;AccountName=<ACCOUNT>;"
             "AccountKey=<KEY>."
         )
-    return ";".join(kept), subscriptions_table
+    try:
+        storage_connection_string = storage.sdk_string("the Azure Storage SDK")
+    except ConnectionStringError as exc:
+        raise TransportConfigurationError("The AzureStorageQueue connection string is not usable: %s." % exc) from None
+    return storage_connection_string, subscriptions_table, storage.secrets()
 
 
 class AzureStorageQueueTransport(Transport):
@@ -138,8 +144,10 @@ class AzureStorageQueueTransport(Transport):
 
     def __init__(self, transport_type, connection_string, variant=None, options=None):
         super().__init__(transport_type, connection_string, variant=variant, options=options)
-        self.storage_connection_string, self.subscriptions_table = split_connection_string(connection_string)
-        self._secrets = _secret_values(self.storage_connection_string)
+        self.storage_connection_string, self.subscriptions_table, secrets = parse_storage_connection_string(
+            connection_string
+        )
+        self.redactor.add(*secrets)
         self.service = None
 
     # -- naming --------------------------------------------------------------------------------------
@@ -166,21 +174,20 @@ class AzureStorageQueueTransport(Transport):
     def open(self):
         if not HAS_AZURE_STORAGE_QUEUE:
             raise TransportDependencyError("azure-storage-queue", AZURE_STORAGE_QUEUE_IMPORT_ERROR, self.transport_type)
-        timeout = self.options.get("timeout") or DEFAULT_TIMEOUT
-        verify = False if self.options.get("validate_certs") is False else (self.options.get("ca_path") or True)
         try:
             self.service = QueueServiceClient.from_connection_string(
                 self.storage_connection_string,
                 retry_policy=LinearRetry(backoff=1, retry_total=RETRY_TOTAL, random_jitter_range=0),
-                connection_timeout=timeout,
-                read_timeout=timeout,
-                connection_verify=verify,
+                connection_timeout=self.timeout,
+                read_timeout=self.timeout,
+                connection_verify=self.tls.requests_verify(),
+                connection_cert=self.tls.requests_cert(),
             )
         except (ValueError, AzureError) as exc:
             raise TransportConfigurationError(
                 "The AzureStorageQueue connection string is not a usable Azure Storage connection string (%s). "
                 "Write it as DefaultEndpointsProtocol=https;AccountName=<ACCOUNT>;AccountKey=<KEY> (optionally with "
-                "QueueEndpoint=... and ServiceControl's Subscriptions Table=...)." % self._scrub(str(exc))
+                "QueueEndpoint=... and ServiceControl's Subscriptions Table=...)." % self.redactor(str(exc))
             ) from None
 
     def close(self):
@@ -194,13 +201,13 @@ class AzureStorageQueueTransport(Transport):
         properties = self._properties(physical)
         if properties is None:
             return absent_state(name, physical)
-        return {
-            "name": name,
-            "physical_name": physical,
-            "exists": True,
-            "depth": properties.approximate_message_count,
-            "properties": {"metadata": dict(properties.metadata or {})},
-        }
+        return queue_state(
+            name,
+            physical,
+            exists=True,
+            depth=properties.approximate_message_count,
+            properties={"metadata": dict(properties.metadata or {})},
+        )
 
     def ensure(self, name, check_mode=False):
         before = self.describe(name)
@@ -220,7 +227,7 @@ class AzureStorageQueueTransport(Transport):
                 # Created by someone else in the meantime (409 QueueAlreadyExists): the transport ignores it too.
             except AzureError as exc:
                 raise self._error("Create Queue", physical, exc) from None
-        after = {"name": name, "physical_name": physical, "exists": True, "depth": 0, "properties": {"metadata": {}}}
+        after = queue_state(name, physical, exists=True, depth=0, properties={"metadata": {}})
         return operation_result("created", before, after, ["Create Queue %s" % physical])
 
     def delete(self, name, check_mode=False):
@@ -266,20 +273,5 @@ class AzureStorageQueueTransport(Transport):
             # Connection problems: the first line names the cause without the request URL's query.
             detail = "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "no detail")
         return TransportError(
-            "Azure Storage Queues %s for queue '%s' failed: %s." % (operation, physical, self._scrub(detail).strip())
+            "Azure Storage Queues %s for queue '%s' failed: %s." % (operation, physical, self.redactor(detail).strip())
         )
-
-    def _scrub(self, text):
-        for secret in self._secrets:
-            text = text.replace(secret, "********")
-        return re.sub(r"(?i)(sig=)[^&\s;]+", r"\1********", text)
-
-
-def _secret_values(storage_connection_string):
-    secrets = []
-    for part in storage_connection_string.split(";"):
-        if "=" in part:
-            key, value = part.split("=", 1)
-            if key.strip().lower() in ("accountkey", "sharedaccesssignature") and value.strip():
-                secrets.append(value.strip())
-    return secrets

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 
+from ansible_collections.servicecontrol.platform.plugins.module_utils._results import operation_result, queue_state
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     Transport,
@@ -139,10 +140,8 @@ class LearningTransport(Transport):
             )
 
     def _state(self, name, path, exists, depth, bodies):
-        state = {"name": name, "physical_name": path, "exists": exists, "depth": depth, "properties": {"path": path}}
-        if exists:
-            state["properties"]["bodies_directory"] = bodies
-        return state
+        properties = {"path": path, "bodies_directory": bodies} if exists else {"path": path}
+        return queue_state(name, path, exists=exists, depth=depth, properties=properties)
 
     def describe(self, name):
         path = self.physical_name(name)
@@ -168,12 +167,10 @@ class LearningTransport(Transport):
         before = self.describe(name)
         path = before["physical_name"]
         bodies = os.path.join(path, BODIES_DIRECTORY)
-        result = {"name": name, "physical_name": path, "before": before, "commands": []}
         if before["exists"] and before["properties"]["bodies_directory"]:
-            result.update(action="existed", changed=False, after=before)
-            return result
+            return operation_result("existed", before, before, [])
         missing = [bodies] if before["exists"] else [path, bodies]
-        result["commands"] = ["mkdir %s" % directory for directory in missing]
+        commands = ["mkdir %s" % directory for directory in missing]
         if check_mode:
             after = self._state(name, path, True, before["depth"] or 0, True)
         else:
@@ -186,17 +183,14 @@ class LearningTransport(Transport):
                     % (bodies, exc.strerror or exc, self.root)
                 ) from None
             after = self.describe(name)
-        result.update(action="updated" if before["exists"] else "created", changed=True, after=after)
-        return result
+        return operation_result("updated" if before["exists"] else "created", before, after, commands)
 
     def delete(self, name, check_mode=False):
         before = self.describe(name)
         path = before["physical_name"]
-        result = {"name": name, "physical_name": path, "before": before, "commands": []}
         if not before["exists"]:
-            result.update(action="absent", changed=False, after=before)
-            return result
-        result["commands"] = ["rm -r %s" % path]
+            return operation_result("absent", before, before, [])
+        commands = ["rm -r %s" % path]
         if not check_mode:
             try:
                 shutil.rmtree(path)
@@ -205,5 +199,4 @@ class LearningTransport(Transport):
                     "Cannot remove queue directory %s: %s. Part of it may already be gone; check the permissions and "
                     "run again." % (path, exc.strerror or exc)
                 ) from None
-        result.update(action="deleted", changed=True, after=self._state(name, path, False, None, False))
-        return result
+        return operation_result("deleted", before, self._state(name, path, False, None, False), commands)

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import traceback
 
+from ansible_collections.servicecontrol.platform.plugins.module_utils._results import absent_state, queue_state
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
-    TableTransport,
     TransportConfigurationError,
     TransportDependencyError,
     TransportError,
     parse_key_value_connection_string,
 )
+from ansible_collections.servicecontrol.platform.plugins.module_utils._transport_table import TableTransport
 
 try:
     import psycopg
@@ -235,7 +236,7 @@ def parse_connection_string(connection_string):
     return settings
 
 
-def connect_kwargs(settings, timeout=None, validate_certs=True, ca_path=None):
+def connect_kwargs(settings, timeout=None, validate_certs=True, ca_path=None, *, client_cert=None, client_key=None):
     """Map parsed connection string settings to psycopg.connect() keyword arguments.
 
     TLS: the connection string's SSL Mode decides whether TLS is used. When it requires TLS and
@@ -263,6 +264,12 @@ def connect_kwargs(settings, timeout=None, validate_certs=True, ca_path=None):
     ):
         if settings.get(ours):
             kwargs[theirs] = settings[ours]
+    # The module's client_cert/client_key win over the connection string's SSL Certificate/SSL Key.
+    if client_cert:
+        kwargs["sslcert"] = client_cert
+        kwargs.pop("sslkey", None)
+        if client_key:
+            kwargs["sslkey"] = client_key
     mode = settings.get("ssl_mode")
     if mode is not None:
         if validate_certs and mode == "require":
@@ -331,6 +338,7 @@ class PostgreSqlTransport(TableTransport):
     def __init__(self, transport_type, connection_string, variant=None, options=None):
         super().__init__(transport_type, connection_string, variant=variant, options=options)
         self.settings = parse_connection_string(connection_string)
+        self.redactor.add(self.settings.get("password"), self.settings.get("ssl_password"))
         self.schema = self.settings["queue_schema"]
         self._connection = None
 
@@ -367,11 +375,18 @@ class PostgreSqlTransport(TableTransport):
     def open(self):
         if not HAS_PSYCOPG:
             raise TransportDependencyError("psycopg", PSYCOPG_IMPORT_ERROR, self.transport_type)
+        try:
+            ca_file = self.tls.ca_file()
+        except ValueError as exc:
+            raise TransportConfigurationError("Transport PostgreSQL: %s." % exc) from None
+        # None keeps the connection string's own Timeout/Command Timeout.
         kwargs = connect_kwargs(
             self.settings,
             timeout=self.options.get("timeout"),
-            validate_certs=self.options.get("validate_certs", True) is not False,
-            ca_path=self.options.get("ca_path"),
+            validate_certs=self.tls.validate_certs,
+            ca_path=ca_file,
+            client_cert=self.tls.client_cert,
+            client_key=self.tls.client_key,
         )
         try:
             self._connection = psycopg.connect(**kwargs)
@@ -379,7 +394,12 @@ class PostgreSqlTransport(TableTransport):
             raise TransportError(
                 "Cannot connect to PostgreSQL at %s:%s, database %s: %s. Check the connection string, that the "
                 "server is reachable and that the user may log in."
-                % (self.settings["host"], self.settings["port"], self.settings["database"], _error_text(exc))
+                % (
+                    self.settings["host"],
+                    self.settings["port"],
+                    self.settings["database"],
+                    self.redactor(_error_text(exc)),
+                )
             ) from None
 
     def close(self):
@@ -400,7 +420,7 @@ class PostgreSqlTransport(TableTransport):
                 cursor.execute(sql, params)
                 return cursor.fetchall()
         except psycopg.Error as exc:
-            raise TransportError("PostgreSQL %s failed: %s" % (what, _error_text(exc))) from None
+            raise TransportError("PostgreSQL %s failed: %s" % (what, self.redactor(_error_text(exc)))) from None
 
     def _execute(self, statement, what):
         """Run one DDL statement in its own transaction; another process creating it first is fine."""
@@ -410,7 +430,7 @@ class PostgreSqlTransport(TableTransport):
         except psycopg.Error as exc:
             if getattr(exc, "sqlstate", None) in ALREADY_EXISTS_SQLSTATES:
                 return
-            raise TransportError("PostgreSQL could not %s: %s" % (what, _error_text(exc))) from None
+            raise TransportError("PostgreSQL could not %s: %s" % (what, self.redactor(_error_text(exc)))) from None
 
     # -- reading -------------------------------------------------------------------------------------
     def _schema_exists(self, address):
@@ -418,13 +438,7 @@ class PostgreSqlTransport(TableTransport):
 
     def describe(self, name):
         schema, table = self._split(name)
-        state = {
-            "name": name,
-            "physical_name": qualified_table_name(schema, table),
-            "exists": False,
-            "depth": None,
-            "properties": {"schema": schema, "table": table},
-        }
+        state = absent_state(name, qualified_table_name(schema, table), {"schema": schema, "table": table})
         rows = self._query(RELATION_SQL, (schema, table), "catalog lookup of %s" % state["physical_name"])
         if not rows:
             return state
@@ -443,10 +457,9 @@ class PostgreSqlTransport(TableTransport):
             {"type": CONSTRAINT_TYPES[kind], "columns": list(names)}
             for kind, names in self._query(CONSTRAINTS_SQL, (oid,), "constraint lookup")
         ]
-        state["exists"] = True
-        state["properties"].update(columns=columns, constraints=constraints)
-        state["depth"] = self._query(depth_sql(schema, table), None, "count of %s" % state["physical_name"])[0][0]
-        return state
+        depth = self._query(depth_sql(schema, table), None, "count of %s" % state["physical_name"])[0][0]
+        properties = dict(state["properties"], columns=columns, constraints=constraints)
+        return queue_state(name, state["physical_name"], exists=True, depth=depth, properties=properties)
 
     def depth(self, name):
         return self.describe(name)["depth"]

@@ -18,18 +18,24 @@ Everything goes through one httpx client per module call (one connection, kept a
 from __future__ import annotations
 
 import json
-import ssl
 import traceback
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote
 
+from ansible_collections.servicecontrol.platform.plugins.module_utils._results import (
+    absent_state,
+    operation_result,
+    queue_state,
+)
+from ansible_collections.servicecontrol.platform.plugins.module_utils._tls import TlsConfigurationError, TlsSettings
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
-    DEFAULT_TIMEOUT,
     InvalidQueueNameError,
     Transport,
     TransportConfigurationError,
     TransportDependencyError,
     TransportError,
-    parse_key_value_connection_string,
+)
+from ansible_collections.servicecontrol.platform.plugins.module_utils._transport_rabbitmq_connection import (
+    RabbitMQConnection,
 )
 
 try:
@@ -48,30 +54,6 @@ RESERVED_PREFIX = "amq."
 #: delivery-limit of the policy the NServiceBus transport (10.1.5+) creates: a big value instead of unlimited.
 NSB_DELIVERY_LIMIT = 100000
 
-DEFAULT_PORT = 5672
-DEFAULT_TLS_PORT = 5671
-DEFAULT_MANAGEMENT_PORT = 15672
-DEFAULT_MANAGEMENT_TLS_PORT = 15671
-
-# Keys ServiceControl and the NServiceBus transport understand in the key=value form (lower case).
-# Other keys are rejected, as the transport rejects them, so a typo does not go unnoticed.
-KNOWN_KEYS = frozenset(
-    (
-        "host",
-        "port",
-        "virtualhost",
-        "username",
-        "password",
-        "usetls",
-        "managementapiurl",
-        "managementapiusername",
-        "managementapipassword",
-        "disableremotecertificatevalidation",
-        "useexternalauthmechanism",
-        "validatedeliverylimits",
-    )
-)
-
 # .NET Regex.Escape escapes exactly these characters (and writes \t \n \f \r for the control ones).
 _DOTNET_REGEX_META = "\\*+?|{[()^$.# \t\n\f\r"
 _DOTNET_CONTROL_ESCAPES = {"\t": "t", "\n": "n", "\f": "f", "\r": "r"}
@@ -82,176 +64,6 @@ def dotnet_regex_escape(text):
     return "".join(
         "\\" + _DOTNET_CONTROL_ESCAPES.get(char, char) if char in _DOTNET_REGEX_META else char for char in text
     )
-
-
-def _parse_bool(value, key, transport_type):
-    lowered = str(value).strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    raise TransportConfigurationError(
-        "The connection string for %s has a value for '%s' that is not 'true' or 'false'." % (transport_type, key)
-    )
-
-
-def _parse_port(value, key, transport_type):
-    try:
-        port = int(str(value).strip())
-    except ValueError:
-        port = 0
-    if not 0 < port < 65536:
-        raise TransportConfigurationError(
-            "The connection string for %s has a '%s' value that is not a TCP port number." % (transport_type, key)
-        )
-    return port
-
-
-class RabbitMQConnection:
-    """What a ServiceControl RabbitMQ connection string says, resolved with the transport's defaults."""
-
-    def __init__(self, *, host, port, virtual_host, username, password, use_tls, management_url, options):
-        self.host = host
-        self.port = port
-        self.virtual_host = virtual_host
-        self.username = username
-        self.password = password
-        self.use_tls = use_tls
-        self.management_url = management_url
-        #: management API credentials
-        self.management_username = options.get("management_username") or username
-        self.management_password = options.get("management_password") or password
-        self.disable_certificate_validation = options.get("disable_certificate_validation", False)
-
-    @classmethod
-    def parse(cls, connection_string, transport_type):
-        if connection_string is None or not str(connection_string).strip():
-            raise TransportConfigurationError(
-                "Transport %s needs a connection string, e.g. host=<HOST>;username=<USERNAME>;password=<PASSWORD>."
-                % transport_type
-            )
-        text = str(connection_string).strip()
-        if text.lower().startswith("amqp"):
-            return cls._parse_uri(text, transport_type)
-        return cls._parse_key_value(text, transport_type)
-
-    @classmethod
-    def _parse_uri(cls, text, transport_type):
-        try:
-            parts = urlsplit(text)
-            port = parts.port
-            host = parts.hostname
-        except ValueError:
-            raise TransportConfigurationError(
-                "The AMQP URI given as connection string for %s is malformed (bad host or port)." % transport_type
-            ) from None
-        scheme = parts.scheme.lower()
-        if scheme not in ("amqp", "amqps") or not host:
-            raise TransportConfigurationError(
-                "The connection string for %s must be an amqp:// or amqps:// URI with a host, "
-                "or the form host=<HOST>;username=<USERNAME>;password=<PASSWORD>." % transport_type
-            )
-        use_tls = scheme == "amqps"
-        segments = parts.path.split("/")[1:] if parts.path else []
-        if len(segments) > 1:
-            raise TransportConfigurationError(
-                "The AMQP URI given as connection string for %s has more than one path segment; the path is the "
-                "virtual host, with '/' written as %%2F." % transport_type
-            )
-        virtual_host = unquote(segments[0]) if segments and segments[0] else "/"
-        username = unquote(parts.username) if parts.username is not None else "guest"
-        password = unquote(parts.password) if parts.password is not None else "guest"
-        connection = cls(
-            host=host,
-            port=port or (DEFAULT_TLS_PORT if use_tls else DEFAULT_PORT),
-            virtual_host=virtual_host,
-            username=username,
-            password=password,
-            use_tls=use_tls,
-            management_url=cls._default_management_url(host, use_tls),
-            options={},
-        )
-        return connection
-
-    @classmethod
-    def _parse_key_value(cls, text, transport_type):
-        values = parse_key_value_connection_string(text, transport_type)
-        unknown = sorted(key for key in values if key not in KNOWN_KEYS)
-        if unknown:
-            raise TransportConfigurationError(
-                "The connection string for %s has key(s) the RabbitMQ transport does not know: %s. Known keys: host, "
-                "port, virtualHost, username, password, useTls, ManagementApiUrl, ManagementApiUserName, "
-                "ManagementApiPassword, DisableRemoteCertificateValidation, UseExternalAuthMechanism, "
-                "ValidateDeliveryLimits." % (transport_type, ", ".join(unknown))
-            )
-        host_value = values.get("host", "").strip()
-        if not host_value:
-            raise TransportConfigurationError(
-                "The connection string for %s has no 'host'; write it as host=<HOST>;username=<USERNAME>;"
-                "password=<PASSWORD>." % transport_type
-            )
-        if "," in host_value:
-            raise TransportConfigurationError(
-                "The connection string for %s lists several hosts; ServiceControl supports one host only."
-                % transport_type
-            )
-        use_tls = _parse_bool(values["usetls"], "useTls", transport_type) if "usetls" in values else False
-        port = DEFAULT_TLS_PORT if use_tls else DEFAULT_PORT
-        if "port" in values:
-            port = _parse_port(values["port"], "port", transport_type)
-        host = host_value
-        if ":" in host_value and not host_value.startswith("["):
-            host, host_port = host_value.split(":", 1)
-            port = _parse_port(host_port, "host", transport_type)
-        options = {
-            "management_username": values.get("managementapiusername") or None,
-            "management_password": values.get("managementapipassword") or None,
-            "disable_certificate_validation": _parse_bool(
-                values["disableremotecertificatevalidation"], "DisableRemoteCertificateValidation", transport_type
-            )
-            if "disableremotecertificatevalidation" in values
-            else False,
-        }
-        management_url = values.get("managementapiurl", "").strip()
-        if management_url:
-            management_url = cls._clean_management_url(management_url, transport_type)
-        else:
-            management_url = cls._default_management_url(host, use_tls)
-        return cls(
-            host=host,
-            port=port,
-            virtual_host=values.get("virtualhost") or "/",
-            username=values.get("username", "guest"),
-            password=values.get("password", "guest"),
-            use_tls=use_tls,
-            management_url=management_url,
-            options=options,
-        )
-
-    @staticmethod
-    def _default_management_url(host, use_tls):
-        if ":" in host and not host.startswith("["):
-            host = "[%s]" % host  # IPv6 literal
-        if use_tls:
-            return "https://%s:%d/" % (host, DEFAULT_MANAGEMENT_TLS_PORT)
-        return "http://%s:%d/" % (host, DEFAULT_MANAGEMENT_PORT)
-
-    @staticmethod
-    def _clean_management_url(url, transport_type):
-        """The management URL with any user:password@ removed (credentials come from the other keys)."""
-        try:
-            parts = urlsplit(url)
-            hostname, port = parts.hostname, parts.port
-        except ValueError:
-            hostname = None
-        if parts.scheme.lower() not in ("http", "https") or not hostname:
-            raise TransportConfigurationError(
-                "The ManagementApiUrl in the connection string for %s must be an http:// or https:// URL, "
-                "e.g. http://<HOST>:15672." % transport_type
-            )
-        netloc = hostname if ":" not in hostname else "[%s]" % hostname
-        if port:
-            netloc = "%s:%d" % (netloc, port)
-        path = parts.path if parts.path.endswith("/") else parts.path + "/"
-        return urlunsplit((parts.scheme.lower(), netloc, path, "", ""))
 
 
 class RabbitMQTransport(Transport):
@@ -265,7 +77,7 @@ class RabbitMQTransport(Transport):
         self.routing_topology = self.variant.get("routing_topology", "conventional")
         self.connection = RabbitMQConnection.parse(connection_string, transport_type)
         self.delivery_limit_policy = bool(self.options.get("rabbitmq_delivery_limit_policy"))
-        self.timeout = self.options.get("timeout") or DEFAULT_TIMEOUT
+        self.redactor.add(self.connection.password, self.connection.management_password)
         self.client = None
         #: httpx transport to use instead of the network (tests pass an httpx.MockTransport).
         self.http_transport = None
@@ -307,20 +119,18 @@ class RabbitMQTransport(Transport):
     def open(self):
         if not HAS_HTTPX:
             raise TransportDependencyError("httpx", HTTPX_IMPORT_ERROR, self.transport_type)
-        verify = True
-        if not self.options.get("validate_certs", True) or self.connection.disable_certificate_validation:
-            verify = False
-        elif self.options.get("ca_path"):
-            try:
-                verify = ssl.create_default_context(cafile=self.options["ca_path"])
-            except (OSError, ssl.SSLError) as exc:
-                raise TransportConfigurationError(
-                    "Cannot load the CA certificates in ca_path '%s': %s" % (self.options["ca_path"], exc)
-                ) from None
+        tls = self.tls
+        if self.connection.disable_certificate_validation:
+            # DisableRemoteCertificateValidation=true in ServiceControl's connection string says the same.
+            tls = TlsSettings(False, tls.ca_path, tls.client_cert, tls.client_key)
+        try:
+            verify = tls.ssl_context()
+        except TlsConfigurationError as exc:
+            raise TransportConfigurationError("Transport %s: %s." % (self.transport_type, exc)) from None
         self.client = httpx.Client(
             base_url=self.connection.management_url,
             auth=httpx.BasicAuth(self.connection.management_username, self.connection.management_password),
-            timeout=httpx.Timeout(float(self.timeout)),
+            timeout=httpx.Timeout(self.timeout),
             verify=verify,
             headers={"content-type": "application/json"},
             transport=self.http_transport,
@@ -370,7 +180,7 @@ class RabbitMQTransport(Transport):
             raise TransportError(
                 "Cannot reach %s (%s: %s). Check that the rabbitmq_management plugin is enabled and the URL "
                 "(ManagementApiUrl, or host with port 15672/15671) is right."
-                % (self._where(), type(exc).__name__, self._safe(str(exc)))
+                % (self._where(), type(exc).__name__, self.redactor(str(exc)))
             ) from None
         if response.status_code == 404 and missing_ok:
             return None
@@ -392,13 +202,6 @@ class RabbitMQTransport(Transport):
         except ValueError:
             return None
 
-    def _safe(self, text):
-        """Remove the passwords from a text that may echo a URL or header."""
-        for secret in (self.connection.password, self.connection.management_password):
-            if secret:
-                text = text.replace(secret, "********")
-        return text
-
     def _reason(self, response):
         try:
             payload = response.json()
@@ -410,7 +213,7 @@ class RabbitMQTransport(Transport):
                 "%s. User '%s' needs the 'management' tag and configure/write/read permissions on the virtual "
                 "host ('policymaker' for delivery-limit policies)." % (reason or "Forbidden", self.connection.username)
             )
-        return self._safe(str(reason))
+        return self.redactor(str(reason))
 
     @staticmethod
     def _command(method, path, body=None):
@@ -441,14 +244,11 @@ class RabbitMQTransport(Transport):
         return queue, exchange, binding
 
     def _state(self, name, queue, exchange, binding):
-        state = {"name": name, "physical_name": name, "exists": queue is not None, "depth": None, "properties": {}}
         if queue is None:
-            if exchange is not None:
-                # An exchange left behind without its queue; shown so that state=absent can remove it.
-                state["properties"] = {"exchange": self._exchange_view(exchange)}
-            return state
+            # An exchange left behind without its queue is shown, so that state=absent can remove it.
+            leftover = {"exchange": self._exchange_view(exchange)} if exchange is not None else {}
+            return absent_state(name, name, leftover)
         depth = queue.get("messages")
-        state["depth"] = depth if isinstance(depth, int) else None
         properties = {
             "vhost": queue.get("vhost", self.connection.virtual_host),
             "queue_type": queue.get("type", "classic"),
@@ -464,8 +264,9 @@ class RabbitMQTransport(Transport):
         if self.conventional:
             properties["exchange"] = self._exchange_view(exchange)
             properties["binding"] = bool(binding)
-        state["properties"] = properties
-        return state
+        return queue_state(
+            name, name, exists=True, depth=depth if isinstance(depth, int) else None, properties=properties
+        )
 
     @staticmethod
     def _exchange_view(exchange):
@@ -679,16 +480,7 @@ class RabbitMQTransport(Transport):
             action = "updated"
         else:
             action = "existed"
-        return {
-            "name": name,
-            "physical_name": name,
-            "action": action,
-            "changed": bool(steps),
-            "before": before,
-            "after": after if steps else before,
-            "commands": commands,
-            "notes": notes,
-        }
+        return operation_result(action, before, after if steps else before, commands, notes)
 
     def delete(self, name, check_mode=False):
         self.physical_name(name)
@@ -705,14 +497,6 @@ class RabbitMQTransport(Transport):
             if self._request("GET", self._path("policies", policy_name), missing_ok=True) is not None:
                 steps.append(("DELETE", self._path("policies", policy_name), None))
         commands = self._apply(steps, check_mode)
-        after = {"name": name, "physical_name": name, "exists": False, "depth": None, "properties": {}}
-        return {
-            "name": name,
-            "physical_name": name,
-            "action": "deleted" if steps else "absent",
-            "changed": bool(steps),
-            "before": before,
-            "after": after if steps else before,
-            "commands": commands,
-            "notes": notes,
-        }
+        if not steps:
+            return operation_result("absent", before, before, commands, notes)
+        return operation_result("deleted", before, absent_state(name, name), commands, notes)

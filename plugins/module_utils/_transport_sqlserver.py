@@ -16,14 +16,23 @@ import os
 import tempfile
 import traceback
 
+from ansible_collections.servicecontrol.platform.plugins.module_utils._results import absent_state, queue_state
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
-    TableTransport,
     TransportConfigurationError,
     TransportDependencyError,
     TransportError,
-    parse_key_value_connection_string,
 )
+from ansible_collections.servicecontrol.platform.plugins.module_utils._transport_sqlserver_connection import (
+    SYSNAME_LIMIT,
+    connect_kwargs,
+    freetds_tls_config,
+    parse_address,
+    parse_connection_string,
+    sysname_length,
+    verify_certificate,
+)
+from ansible_collections.servicecontrol.platform.plugins.module_utils._transport_table import TableTransport
 
 try:
     import pymssql
@@ -35,14 +44,8 @@ except ImportError:  # pragma: no cover - depends on the host
     HAS_PYMSSQL = False
     PYMSSQL_IMPORT_ERROR = traceback.format_exc()
 
-TRANSPORT_TYPE = "SQLServer"
-DEFAULT_SCHEMA = "dbo"
-# sysname is nvarchar(128): 128 UTF-16 code units.
-SYSNAME_LIMIT = 128
 # SQL Server errors NServiceBus ignores when another process created the table/index first.
 ALREADY_EXISTS_ERRORS = frozenset((2714, 1913))
-DEFAULT_LOGIN_TIMEOUT = 15  # SqlClient's Connect Timeout default
-DEFAULT_QUERY_TIMEOUT = 30  # SqlClient's Command Timeout default
 
 # The queue table as sys.columns describes it after NServiceBus's CREATE TABLE.
 QUEUE_COLUMNS = (
@@ -61,38 +64,6 @@ QUEUE_INDEXES = (
 )
 # Added only when an endpoint sets CreateMessageBodyComputedColumn; a queue with it is still a queue.
 OPTIONAL_COLUMNS = frozenset(("bodystring",))
-
-# SqlClient connection string keywords (case-insensitive, spaces optional) -> our canonical key.
-SQLCLIENT_KEYWORDS = {
-    "datasource": "data_source",
-    "server": "data_source",
-    "address": "data_source",
-    "addr": "data_source",
-    "networkaddress": "data_source",
-    "initialcatalog": "catalog",
-    "database": "catalog",
-    "userid": "user",
-    "uid": "user",
-    "user": "user",
-    "password": "password",
-    "pwd": "password",
-    "integratedsecurity": "integrated_security",
-    "trustedconnection": "integrated_security",
-    "encrypt": "encrypt",
-    "trustservercertificate": "trust_server_certificate",
-    "connecttimeout": "timeout",
-    "connectiontimeout": "timeout",
-    "timeout": "timeout",
-    "commandtimeout": "command_timeout",
-    "applicationname": "application_name",
-    "app": "application_name",
-    "authentication": "authentication",
-    # ServiceControl's own part (removed before the string reaches SqlClient).
-    "queueschema": "queue_schema",
-}
-TRUE_VALUES = frozenset(("true", "yes", "sspi", "1"))
-FALSE_VALUES = frozenset(("false", "no", "0"))
-
 
 # -- pure SQL text ---------------------------------------------------------------------------------
 
@@ -227,194 +198,6 @@ def column_type(type_name, max_length):
     return type_name
 
 
-# -- names and connection string -------------------------------------------------------------------
-
-
-def _unbracket(part):
-    if len(part) >= 2 and part.startswith("[") and part.endswith("]"):
-        return part[1:-1].replace("]]", "]")
-    return part
-
-
-def _next_address_part(rest):
-    """Split the next ``@``-separated part off an address; ``@`` is literal inside [brackets]."""
-    right_brackets = 0
-    for index in range(1, len(rest)):
-        if rest[index] == "@" and (rest[0] != "[" or right_brackets % 2 == 1):
-            return rest[:index], rest[index + 1 :]
-        if rest[index] == "]":
-            right_brackets += 1
-    return rest, ""
-
-
-def parse_address(name):
-    """Split a queue address ``table[@schema[@catalog]]`` (NServiceBus's format) into its three parts.
-
-    The table is everything before the first ``@`` and is taken literally (a ``.`` is part of the
-    name); schema and catalog may be [bracketed] and are None when not given.
-    """
-    at = name.find("@")
-    if at == -1:
-        return name, None, None
-    table, rest = name[:at], name[at + 1 :]
-    schema, rest = _next_address_part(rest)
-    catalog = _next_address_part(rest)[0] if rest else None
-    schema = _unbracket(schema).strip() or None if schema else None
-    catalog = _unbracket(catalog).strip() or None if catalog else None
-    return table, schema, catalog
-
-
-def sysname_length(name):
-    return len(name.encode("utf-16-le")) // 2
-
-
-def parse_data_source(data_source):
-    """Return (server, port) for pymssql from an ADO.NET Data Source (host, host,port, host\\instance, tcp:...)."""
-    value = data_source.strip()
-    if value.lower().startswith("tcp:"):
-        value = value[4:]
-    lowered = value.lower()
-    if lowered.startswith(("np:", "lpc:", "admin:")) or lowered.startswith("(localdb)"):
-        raise TransportConfigurationError(
-            "The SQL Server Data Source uses a named pipe, shared memory or LocalDB; the module connects over TCP. "
-            "Use Data Source=<host>[,<port>] or <host>\\<instance>."
-        )
-    port = None
-    if "," in value:
-        value, port_text = value.rsplit(",", 1)
-        if not port_text.strip().isdigit() or not 0 < int(port_text) < 65536:
-            raise TransportConfigurationError(
-                "The SQL Server Data Source has port '%s'; write it as <host>,<port> with a TCP port number."
-                % port_text.strip()
-            )
-        port = int(port_text)
-    host, separator, instance = value.partition("\\")
-    if host.strip().lower() in ("", ".", "(local)"):
-        host = "localhost"
-    server = host.strip()
-    # With an explicit port the instance name is not needed (SQL Browser is only asked without one).
-    if separator and instance and port is None:
-        server = "%s\\%s" % (server, instance.strip())
-    return server, port
-
-
-def _flag(settings, key, default):
-    value = settings.get(key)
-    if value is None or not value.strip():
-        return default
-    lowered = value.strip().lower()
-    if lowered in TRUE_VALUES:
-        return True
-    if lowered in FALSE_VALUES:
-        return False
-    return None
-
-
-def _parse_authentication(settings):
-    authentication = settings.get("authentication", "").replace(" ", "").lower()
-    if authentication not in ("", "sqlpassword"):
-        raise TransportConfigurationError(
-            "The SQL Server connection string uses Authentication=%s, which the module's driver (pymssql/FreeTDS) "
-            "cannot do; use User Id and Password, or Integrated Security=true (Kerberos)." % settings["authentication"]
-        )
-    integrated = _flag(settings, "integrated_security", False)
-    if integrated is None:
-        raise TransportConfigurationError(
-            "The SQL Server connection string has an Integrated Security value that is not true/false/SSPI."
-        )
-    settings["integrated_security"] = integrated
-    if not integrated and not settings.get("user"):
-        raise TransportConfigurationError(
-            "The SQL Server connection string has neither User Id nor Integrated Security=true; add User Id=<login>;"
-            "Password=<password>, or Integrated Security=true to use the module host's Kerberos ticket."
-        )
-
-
-def _parse_encryption(settings):
-    encrypt = settings.get("encrypt", "").strip().lower()
-    # Microsoft.Data.SqlClient (ServiceControl 5+) encrypts by default.
-    if encrypt in ("", "true", "yes", "mandatory", "strict"):
-        settings["encrypt"] = True
-    elif encrypt in ("false", "no", "optional"):
-        settings["encrypt"] = False
-    else:
-        raise TransportConfigurationError(
-            "The SQL Server connection string has Encrypt=%s; use true, false, mandatory, optional or strict."
-            % settings["encrypt"]
-        )
-    trust = _flag(settings, "trust_server_certificate", False)
-    settings["trust_server_certificate"] = bool(trust)
-
-
-def parse_connection_string(connection_string):
-    raw = parse_key_value_connection_string(connection_string, TRANSPORT_TYPE)
-    settings = {}
-    for key, value in raw.items():
-        canonical = SQLCLIENT_KEYWORDS.get(key.replace(" ", "").replace("_", "").lower())
-        if canonical is not None:
-            settings[canonical] = value
-    if not settings.get("data_source"):
-        raise TransportConfigurationError(
-            "The SQL Server connection string has no Data Source (or Server); add Data Source=<server>."
-        )
-    if not settings.get("catalog"):
-        raise TransportConfigurationError(
-            "The SQL Server connection string has no Initial Catalog (or Database); add Initial Catalog=<database> "
-            "naming the database that holds ServiceControl's queue tables."
-        )
-    settings["server"], settings["port"] = parse_data_source(settings["data_source"])
-    _parse_authentication(settings)
-    _parse_encryption(settings)
-    for key, label in (("timeout", "Connect Timeout"), ("command_timeout", "Command Timeout")):
-        if key in settings:
-            if not settings[key].strip().isdigit():
-                raise TransportConfigurationError(
-                    "The SQL Server connection string has a non-numeric %s; give it in whole seconds." % label
-                )
-            settings[key] = int(settings[key])
-    schema = _unbracket(settings.get("queue_schema", "").strip()) or DEFAULT_SCHEMA
-    settings["queue_schema"] = schema
-    settings["catalog"] = _unbracket(settings["catalog"].strip())
-    for label, value in (("Queue Schema", schema), ("Initial Catalog", settings["catalog"])):
-        if sysname_length(value) > SYSNAME_LIMIT:
-            raise TransportConfigurationError(
-                "The SQL Server connection string's %s is longer than %d characters (sysname); use a shorter name."
-                % (label, SYSNAME_LIMIT)
-            )
-    return settings
-
-
-def verify_certificate(settings, validate_certs=True):
-    """Whether the server certificate is checked: only when encrypting, and unless the user opted out
-    (validate_certs=false, or TrustServerCertificate=true in ServiceControl's own connection string)."""
-    return bool(settings["encrypt"] and validate_certs and not settings["trust_server_certificate"])
-
-
-def connect_kwargs(settings, timeout=None):
-    """pymssql.connect() keyword arguments (autocommit off: pymssql keeps a transaction open, like
-    NServiceBus's BeginTransaction, and commit()/rollback() end it)."""
-    kwargs = {
-        "server": settings["server"],
-        "database": settings["catalog"],
-        "login_timeout": int(timeout if timeout is not None else settings.get("timeout", DEFAULT_LOGIN_TIMEOUT)),
-        "timeout": int(timeout if timeout is not None else settings.get("command_timeout", DEFAULT_QUERY_TIMEOUT)),
-        "appname": settings.get("application_name") or "servicecontrol.platform",
-        "encryption": "require" if settings["encrypt"] else "request",
-        "autocommit": False,
-    }
-    if settings["port"] is not None:
-        kwargs["port"] = str(settings["port"])
-    if not settings["integrated_security"]:
-        kwargs["user"] = settings["user"]
-        kwargs["password"] = settings.get("password", "")
-    return kwargs
-
-
-def freetds_tls_config(ca_path=None):
-    """freetds.conf text that makes FreeTDS verify the server certificate and host name."""
-    return "[global]\n\tca file = %s\n\tcheck certificate hostname = yes\n" % (ca_path or "system")
-
-
 def expected_properties(catalog, schema, table):
     return {
         "catalog": catalog,
@@ -464,6 +247,12 @@ class SqlServerTransport(TableTransport):
     def __init__(self, transport_type, connection_string, variant=None, options=None):
         super().__init__(transport_type, connection_string, variant=variant, options=options)
         self.settings = parse_connection_string(connection_string)
+        self.redactor.add(self.settings.get("password"))
+        if self.tls.client_cert:
+            raise TransportConfigurationError(
+                "Transport SQLServer: client_cert and client_key cannot be used; SQL Server logins do not "
+                "authenticate with client certificates (pymssql/FreeTDS has no such option). Leave them unset."
+            )
         self.catalog = self.settings["catalog"]
         self.schema = self.settings["queue_schema"]
         self._connection = None
@@ -500,14 +289,14 @@ class SqlServerTransport(TableTransport):
         if not HAS_PYMSSQL:
             raise TransportDependencyError("pymssql", PYMSSQL_IMPORT_ERROR, self.transport_type)
         kwargs = connect_kwargs(self.settings, timeout=self.options.get("timeout"))
-        verify = verify_certificate(self.settings, self.options.get("validate_certs", True) is not False)
+        verify = verify_certificate(self.settings, self.tls.validate_certs)
         try:
             self._connection = self._connect(kwargs, verify)
         except pymssql.Error as exc:
             raise TransportError(
                 "Cannot connect to SQL Server %s, database %s: %s. Check the connection string, that the server is "
                 "reachable over TCP and that the login may use the database."
-                % (self.settings["data_source"], self.catalog, _error_text(exc))
+                % (self.settings["data_source"], self.catalog, self.redactor(_error_text(exc)))
             ) from None
 
     def _connect(self, kwargs, verify):
@@ -518,7 +307,7 @@ class SqlServerTransport(TableTransport):
         previous = os.environ.get("FREETDSCONF")
         try:
             with os.fdopen(handle, "w") as config:
-                config.write(freetds_tls_config(self.options.get("ca_path")))
+                config.write(freetds_tls_config(self.tls.ca_file()))
             os.environ["FREETDSCONF"] = path
             return pymssql.connect(**kwargs)
         finally:
@@ -543,7 +332,7 @@ class SqlServerTransport(TableTransport):
             cursor.execute(sql)
             return cursor.fetchall()
         except pymssql.Error as exc:
-            raise TransportError("SQL Server %s failed: %s" % (what, _error_text(exc))) from None
+            raise TransportError("SQL Server %s failed: %s" % (what, self.redactor(_error_text(exc)))) from None
 
     def _execute(self, statement, what):
         """Run one batch in the connection's transaction and commit it; roll back on failure."""
@@ -555,19 +344,13 @@ class SqlServerTransport(TableTransport):
             self._connection.rollback()
             if _error_number(exc) in ALREADY_EXISTS_ERRORS:
                 return
-            raise TransportError("SQL Server could not %s: %s" % (what, _error_text(exc))) from None
+            raise TransportError("SQL Server could not %s: %s" % (what, self.redactor(_error_text(exc)))) from None
 
     # -- reading -------------------------------------------------------------------------------------
     def describe(self, name):
         catalog, schema, table = self._parts(name)
         qualified = qualified_table_name(catalog, schema, table)
-        state = {
-            "name": name,
-            "physical_name": qualified,
-            "exists": False,
-            "depth": None,
-            "properties": {"catalog": catalog, "schema": schema, "table": table},
-        }
+        state = absent_state(name, qualified, {"catalog": catalog, "schema": schema, "table": table})
         rows = self._query(object_sql(catalog, schema, table), "lookup of %s" % qualified)
         if not rows:
             return state
@@ -595,10 +378,9 @@ class SqlServerTransport(TableTransport):
             )
             if index is not None  # the heap itself is listed as an unnamed index 0
         ]
-        state["exists"] = True
-        state["properties"].update(columns=columns, indexes=indexes)
-        state["depth"] = int(self._query(depth_sql(catalog, schema, table), "count of %s" % qualified)[0][0])
-        return state
+        depth = int(self._query(depth_sql(catalog, schema, table), "count of %s" % qualified)[0][0])
+        properties = dict(state["properties"], columns=columns, indexes=indexes)
+        return queue_state(name, qualified, exists=True, depth=depth, properties=properties)
 
     def depth(self, name):
         return self.describe(name)["depth"]

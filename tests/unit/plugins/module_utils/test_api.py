@@ -24,6 +24,7 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._api impor
     quote_segment,
     split_instance_url,
 )
+from ansible_collections.servicecontrol.platform.plugins.module_utils._tls import TlsSettings
 from ansible_collections.servicecontrol.platform.plugins.module_utils._version import Version
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "servicecontrol"
@@ -193,21 +194,18 @@ def test_token_and_credentials_in_url_are_mutually_exclusive():
 
 
 def test_tls_verification_is_on_by_default():
-    client = client_for(Recorder(json_response(200, {})))
-    assert client._tls_verify(True, None, None, None) is True
+    assert TlsSettings(True, None, None, None).ssl_context() is True
     assert api_argument_spec()["validate_certs"]["default"] is True
 
 
 def test_validate_certs_false_disables_verification():
-    client = client_for(Recorder(json_response(200, {})))
-    assert client._tls_verify(False, None, None, None) is False
+    assert TlsSettings(False, None, None, None).ssl_context() is False
 
 
 def test_ca_path_replaces_the_default_trust_store(tmp_path):
     ca_file = tmp_path / "ca.pem"
     ca_file.write_text(ssl.DER_cert_to_PEM_cert(_self_signed_der()), encoding="ascii")
-    client = client_for(Recorder(json_response(200, {})))
-    context = client._tls_verify(True, str(ca_file), None, None)
+    context = TlsSettings(True, str(ca_file), None, None).ssl_context()
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname is True
     assert len(context.get_ca_certs()) == 1
@@ -218,12 +216,12 @@ def test_client_certificate_is_loaded_even_without_verification(tmp_path):
     certificate, key = _self_signed(pem=True)
     cert_file.write_bytes(certificate)
     key_file.write_bytes(key)
-    client = client_for(Recorder(json_response(200, {})))
-    context = client._tls_verify(False, None, str(cert_file), str(key_file))
+    context = TlsSettings(False, None, str(cert_file), str(key_file)).ssl_context()
     assert context.verify_mode == ssl.CERT_NONE
     assert context.check_hostname is False
+    # A key file given as the certificate: the client refuses it before any request.
     with pytest.raises(ServiceControlApiError, match="cannot load the TLS files"):
-        client._tls_verify(True, None, str(key_file), None)
+        client_for(Recorder(json_response(200, {})), client_cert=str(key_file))
 
 
 def _self_signed_der():
@@ -514,11 +512,12 @@ def test_invalid_json_gives_a_clear_error():
 def test_version_header_is_parsed():
     recorder = Recorder(json_response(200, fixture("error_configuration.json")))
     with client_for(recorder) as client:
-        assert client.version is None  # nothing read yet
         response = client.get("configuration")
-    assert client.version == Version("6.19.2")
-    assert client.version >= Version("4.33.0")
+    # The body, its headers and the version travel together in the response.
+    assert response.version == Version("6.19.2")
+    assert response.version >= Version("4.33.0")
     assert response.version_text == "6.19.2"
+    assert response.body == fixture("error_configuration.json")
 
 
 @pytest.mark.parametrize(
@@ -528,9 +527,9 @@ def test_missing_or_unknown_version_header_gives_none(header, expected):
     headers = {"X-Particular-Version": header} if header else {}
     recorder = Recorder(httpx.Response(200, json={}, headers=headers))
     with client_for(recorder) as client:
-        client.get("configuration")
-    assert client.version == (Version(expected) if expected else None)
-    assert client.last_response.version_text == header
+        response = client.get("configuration")
+    assert response.version == (Version(expected) if expected else None)
+    assert response.version_text == header
 
 
 # -- counts ---------------------------------------------------------------------------------------

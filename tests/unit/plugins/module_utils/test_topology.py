@@ -162,3 +162,49 @@ def test_instance_name_setting_must_agree_with_name():
 def test_shapeless_input_fails_clearly(bad):
     with pytest.raises(TopologyError):
         validate_topology(bad)
+
+
+# -- transport.options ---------------------------------------------------------------------------------
+
+
+def test_valid_transport_options_are_accepted():
+    topology = dr_topology()
+    topology["transport"]["options"] = {
+        "timeout": 12.5,
+        "ca_path": "/etc/ca.pem",
+        "rabbitmq_delivery_limit_policy": True,
+    }
+    validate_topology(topology)
+
+
+def test_misspelt_or_foreign_transport_options_are_refused_with_the_valid_list():
+    topology = dr_topology()
+    topology["transport"]["options"] = {"timout": 5, "sqs_endpoint_url": "http://moto:5000"}
+    with pytest.raises(TopologyError) as raised:
+        validate_topology(topology)
+    message = str(raised.value)
+    assert "transport.options has option(s) sqs_endpoint_url, timout that do not apply to " in message
+    assert (
+        "valid options: ca_path, client_cert, client_key, rabbitmq_delivery_limit_policy, timeout, validate_certs"
+        in (message)
+    )
+    assert SECRET not in message
+
+
+def test_the_queues_role_passes_every_option_the_queue_module_takes():
+    """The role names each transport option explicitly; it must name exactly the module's options."""
+    import pathlib
+
+    import yaml
+
+    from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
+        COMMON_OPTIONS,
+        TRANSPORT_SPECIFIC_OPTIONS,
+    )
+
+    root = pathlib.Path(__file__).resolve().parents[4]
+    tasks = yaml.safe_load((root / "roles" / "queues" / "tasks" / "main.yml").read_text(encoding="utf-8"))
+    (queue_task,) = [task for task in tasks if "servicecontrol.platform.queue" in task]
+    arguments = queue_task["servicecontrol.platform.queue"]
+    passed = {name for name, value in arguments.items() if "__queues_transport.options.%s " % name in str(value)}
+    assert passed == set(COMMON_OPTIONS) | set(TRANSPORT_SPECIFIC_OPTIONS)

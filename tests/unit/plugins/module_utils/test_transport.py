@@ -109,7 +109,7 @@ def test_options_of_other_transports_are_rejected_but_none_values_are_ignored():
         CaseInsensitiveTransport("AmazonSQS", "x", options={"rabbitmq_delivery_limit_policy": True, "bogus": 1})
     message = str(error.value)
     assert "bogus, rabbitmq_delivery_limit_policy do not apply to transport AmazonSQS" in message
-    assert "ca_path, sqs_endpoint_url, timeout, validate_certs" in message
+    assert "ca_path, client_cert, client_key, sqs_endpoint_url, timeout, validate_certs" in message
 
 
 def test_argument_spec_matches_the_doc_fragment():
@@ -141,6 +141,8 @@ def test_options_from_params_keeps_common_options_and_only_given_specific_ones()
         "timeout": 7,
         "validate_certs": False,
         "ca_path": None,
+        "client_cert": None,
+        "client_key": None,
         "sqs_message_retention_period": 60,
     }
 

@@ -525,3 +525,29 @@ def test_missing_sdk_is_a_dependency_error_naming_the_library(monkeypatch):
 )
 def test_iso8601_duration(delta, expected):
     assert asb.iso8601_duration(delta) == expected
+
+
+# -- quoted values (ServiceControl's connection-string rules) ------------------------------------------
+
+
+def test_quoted_servicecontrol_value_with_a_semicolon_is_read_whole_and_stripped_before_the_sdk(fake):
+    with transport(CONNECTION_STRING + ';TopicName="bundle;1"') as queues:
+        assert queues.settings["topic_name"] == "bundle;1"
+    assert client(fake).connection_string == CONNECTION_STRING
+
+
+def test_quoted_shared_access_key_with_a_semicolon_is_refused_by_key_not_cut_apart(fake):
+    connection_string = NAMESPACE % ('"x;%s"' % KEY)
+    with pytest.raises(TransportConfigurationError) as raised:
+        transport(connection_string)
+    message = str(raised.value)
+    assert "value of 'SharedAccessKey'" in message
+    assert "contains ';'" in message
+    assert KEY not in message
+    assert fake.instances == []
+
+
+def test_quoted_shared_access_key_without_a_semicolon_reaches_the_sdk_unquoted(fake):
+    with transport(NAMESPACE % ("'%s'" % KEY)):
+        pass
+    assert client(fake).connection_string == CONNECTION_STRING

@@ -251,10 +251,12 @@ def test_one_client_with_short_retries_and_the_timeout(fake):
     assert service.closed is True
 
 
-def test_ca_path_is_used_for_verification(fake):
-    with transport(ca_path="/etc/ssl/ca.pem"):
+def test_ca_path_is_used_for_verification(fake, tmp_path):
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
+    with transport(ca_path=str(ca_file)):
         pass
-    assert fake.instances[0].kwargs["connection_verify"] == "/etc/ssl/ca.pem"
+    assert fake.instances[0].kwargs["connection_verify"] == str(ca_file)
 
 
 def test_ensure_creates_without_metadata_then_is_idempotent(fake):
@@ -348,3 +350,32 @@ def test_missing_sdk_is_a_dependency_error_naming_the_library(monkeypatch):
             pass
     assert raised.value.library == "azure-storage-queue"
     assert raised.value.import_error == "ModuleNotFoundError: No module named 'azure'"
+
+
+# -- quoted values (ServiceControl's connection-string rules) ------------------------------------------
+
+
+def test_quoted_subscriptions_table_with_a_semicolon_is_kept_whole_and_never_reaches_the_sdk(fake):
+    with transport(STORAGE + ';Subscriptions Table="subs;archive"') as queues:
+        assert queues.subscriptions_table == "subs;archive"
+    # The storage SDK gets exactly the storage settings: nothing of the table value, nothing cut apart.
+    assert fake.instances[0].connection_string == STORAGE
+
+
+def test_quoted_account_key_with_a_semicolon_is_refused_by_key_not_cut_apart(fake):
+    key = "abc;" + ACCOUNT_KEY
+    with pytest.raises(TransportConfigurationError) as raised:
+        transport('DefaultEndpointsProtocol=https;AccountName=scaccount;AccountKey="%s"' % key)
+    message = str(raised.value)
+    assert "value of 'AccountKey'" in message
+    assert "contains ';'" in message
+    assert ACCOUNT_KEY not in message and "abc;" not in message
+    assert fake.instances == []  # refused before any client exists
+
+
+def test_quoted_value_without_a_semicolon_reaches_the_sdk_unquoted(fake):
+    with transport("DefaultEndpointsProtocol=https;AccountName='scaccount';AccountKey=%s" % ACCOUNT_KEY):
+        pass
+    assert fake.instances[0].connection_string == (
+        "DefaultEndpointsProtocol=https;AccountName=scaccount;AccountKey=%s" % ACCOUNT_KEY
+    )

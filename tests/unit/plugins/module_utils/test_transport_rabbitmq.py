@@ -731,7 +731,7 @@ def test_ca_path_is_loaded_into_an_ssl_context(monkeypatch, tmp_path):
     with pytest.raises(TransportConfigurationError) as error:
         with make("RabbitMQ.QuorumDirectRouting", FakeManagementApi(), ca_path=str(tmp_path / "missing.pem")):
             pass
-    assert "Cannot load the CA certificates in ca_path" in str(error.value)
+    assert "cannot load the TLS files: ca_path" in str(error.value)
     with make("RabbitMQ.QuorumDirectRouting", FakeManagementApi(), ca_path=certifi.where()):
         pass
     assert isinstance(seen[-1], ssl.SSLContext)

@@ -21,6 +21,9 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._transport
     TransportError,
     open_transport,
 )
+from ansible_collections.servicecontrol.platform.plugins.module_utils._transport_sqlserver_connection import (
+    parse_data_source,
+)
 
 CONNECTION = "Data Source=sql01,1433;Initial Catalog=ServiceControl;User Id=svc;Password=Secr3t;Queue Schema=queues"
 
@@ -53,7 +56,7 @@ def test_parses_ado_net_keywords_and_servicecontrol_schema():
     ],
 )
 def test_data_source_forms(data_source, server, port):
-    assert mssql.parse_data_source(data_source) == (server, port)
+    assert parse_data_source(data_source) == (server, port)
 
 
 @pytest.mark.parametrize(
@@ -439,7 +442,9 @@ def test_delete_drops_an_existing_queue(fake_pymssql):
     assert (again["changed"], again["action"]) == (False, "absent")
 
 
-def test_verification_points_freetds_at_a_temporary_config(fake_pymssql, monkeypatch):
+def test_verification_points_freetds_at_a_temporary_config(fake_pymssql, monkeypatch, tmp_path):
+    ca_file = tmp_path / "sql-ca.pem"
+    ca_file.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
     seen = {}
 
     def connect(**kwargs):
@@ -450,9 +455,9 @@ def test_verification_points_freetds_at_a_temporary_config(fake_pymssql, monkeyp
 
     monkeypatch.delenv("FREETDSCONF", raising=False)
     monkeypatch.setattr(mssql.pymssql, "connect", staticmethod(connect))
-    with make(ca_path="/etc/pki/sql-ca.pem"):
+    with make(ca_path=str(ca_file)):
         pass
-    assert seen["text"] == mssql.freetds_tls_config("/etc/pki/sql-ca.pem")
+    assert seen["text"] == mssql.freetds_tls_config(str(ca_file))
     assert "FREETDSCONF" not in os.environ
     assert not os.path.exists(seen["path"])
 

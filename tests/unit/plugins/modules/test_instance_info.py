@@ -287,15 +287,3 @@ def test_api_url_alias(monkeypatch, capsys):
     code, result = run_module(monkeypatch, capsys, instance, api_url="http://servicecontrol-audit:44444")
     assert code == 0
     assert result["instance_kind"] == "audit"
-
-
-def test_summarize_remote_tolerates_missing_fields():
-    assert instance_info.summarize_remote({"api_uri": "http://x:33333"}) == {
-        "api_uri": "http://x:33333",
-        "status": None,
-        "version": None,
-        "instance_kind": None,
-        "instance_name": None,
-        "transport": None,
-        "configuration": None,
-    }
