@@ -13,6 +13,10 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE=${SERVICES_STATE:-$ROOT/.build/services}
+# PostgreSQL runs as the postgres user, who may not be able to enter the checkout (a clone under /root is
+# reachable by root only). Its cluster therefore lives outside the checkout, in a directory every user can
+# traverse, named after the checkout so two clones never share one. Everything else stays in $STATE.
+PG_STATE=${SERVICES_PG_STATE:-/var/tmp/servicecontrol-platform-services/$(printf '%s' "$ROOT" | md5sum | cut -c1-16)/postgres}
 VENV=${VENV:-$ROOT/.venv}
 NODE_BIN=${NODE_BIN:-$ROOT/node_modules/.bin}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -62,12 +66,15 @@ EOF
 start_postgres() {
   if port_open $POSTGRES_PORT; then log "postgresql already running, reused"; return; fi
   [ -x "$PGBIN"/initdb ] || { log "postgresql is not installed (make system-deps)"; return 1; }
-  rm -rf "$STATE/postgres"; mkdir -p "$STATE/postgres"; chown postgres:postgres "$STATE/postgres"
+  rm -rf "$PG_STATE"; mkdir -p "$PG_STATE"
+  # Every directory above the cluster must be traversable by the postgres user.
+  chmod 755 "$(dirname "$(dirname "$PG_STATE")")" "$(dirname "$PG_STATE")"
+  chown postgres:postgres "$PG_STATE"
   # initdb refuses to run as root; the throwaway cluster belongs to the postgres user.
-  runuser -u postgres -- "$PGBIN"/initdb -D "$STATE/postgres/data" -U postgres --auth=trust -E UTF8 \
-    --no-sync >"$STATE/postgres/initdb.log"
-  runuser -u postgres -- "$PGBIN"/pg_ctl -D "$STATE/postgres/data" -l "$STATE/postgres/log" -w -o \
-    "-k $STATE/postgres -c listen_addresses=127.0.0.1 -p $POSTGRES_PORT -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+  runuser -u postgres -- "$PGBIN"/initdb -D "$PG_STATE/data" -U postgres --auth=trust -E UTF8 \
+    --no-sync >"$STATE/postgres-initdb.log"
+  runuser -u postgres -- "$PGBIN"/pg_ctl -D "$PG_STATE/data" -l "$PG_STATE/log" -w -o \
+    "-k $PG_STATE -c listen_addresses=127.0.0.1 -p $POSTGRES_PORT -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
     start >/dev/null
   touch "$OWNED/postgres"
 }
@@ -120,7 +127,8 @@ stop() {
     fi
   done
   if [ -f "$OWNED/postgres" ]; then
-    runuser -u postgres -- "$PGBIN"/pg_ctl -D "$STATE/postgres/data" -m immediate stop >/dev/null 2>&1 || true
+    runuser -u postgres -- "$PGBIN"/pg_ctl -D "$PG_STATE/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$PG_STATE"
     rm -f "$OWNED/postgres"
   fi
   if [ -f "$OWNED/rabbitmq" ]; then
