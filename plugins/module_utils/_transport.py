@@ -164,11 +164,17 @@ class Transport(abc.ABC):
         self.close()
         return False
 
+    #: The one connection or SDK client of the module call; open() sets it, close() releases it.
+    client = None
+
     def open(self):
-        """Open the single connection/client used by every call below."""
+        """Open the single connection/client used by every call below (and set ``self.client``)."""
 
     def close(self):
         """Release the connection."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
 
     @abc.abstractmethod
     def describe(self, name):

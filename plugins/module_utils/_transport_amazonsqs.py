@@ -184,7 +184,6 @@ class AmazonSqsTransport(Transport):
         self.queue_name_prefix = self.settings.get("QueueNamePrefix") or ""
         self.retention_period = validate_retention_period(self.options.get("sqs_message_retention_period"))
         self.endpoint_url = self.options.get("sqs_endpoint_url") or None
-        self.client = None
 
     # -- naming --------------------------------------------------------------------------------------
     def physical_name(self, name):
@@ -238,11 +237,6 @@ class AmazonSqsTransport(Transport):
                 "configure a default region (AWS_REGION / AWS_DEFAULT_REGION or the shared AWS config)."
             )
         self.client = client
-
-    def close(self):
-        if self.client is not None:
-            self.client.close()
-            self.client = None
 
     # -- queue operations ----------------------------------------------------------------------------
     def describe(self, name):

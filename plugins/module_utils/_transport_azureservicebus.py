@@ -280,7 +280,6 @@ class AzureServiceBusTransport(Transport):
         self.settings = parse_servicebus_connection_string(connection_string)
         self.redactor.add(*self.settings.get("secrets", ()))
         self.desired = self._desired_properties()
-        self.client = None
 
     def _desired_properties(self):
         size = self.options.get("azure_service_bus_max_size_in_megabytes")
@@ -368,11 +367,6 @@ class AzureServiceBusTransport(Transport):
         if self.settings["authentication"] == "managed_identity":
             return ManagedIdentityCredential(client_id=self.settings["client_id"])
         return DefaultAzureCredential()
-
-    def close(self):
-        if self.client is not None:
-            self.client.close()
-            self.client = None
 
     # -- queue operations ----------------------------------------------------------------------------
     def describe(self, name):

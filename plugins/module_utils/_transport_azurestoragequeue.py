@@ -148,7 +148,6 @@ class AzureStorageQueueTransport(Transport):
             connection_string
         )
         self.redactor.add(*secrets)
-        self.service = None
 
     # -- naming --------------------------------------------------------------------------------------
     def physical_name(self, name):
@@ -175,7 +174,7 @@ class AzureStorageQueueTransport(Transport):
         if not HAS_AZURE_STORAGE_QUEUE:
             raise TransportDependencyError("azure-storage-queue", AZURE_STORAGE_QUEUE_IMPORT_ERROR, self.transport_type)
         try:
-            self.service = QueueServiceClient.from_connection_string(
+            self.client = QueueServiceClient.from_connection_string(
                 self.storage_connection_string,
                 retry_policy=LinearRetry(backoff=1, retry_total=RETRY_TOTAL, random_jitter_range=0),
                 connection_timeout=self.timeout,
@@ -189,11 +188,6 @@ class AzureStorageQueueTransport(Transport):
                 "Write it as DefaultEndpointsProtocol=https;AccountName=<ACCOUNT>;AccountKey=<KEY> (optionally with "
                 "QueueEndpoint=... and ServiceControl's Subscriptions Table=...)." % self.redactor(str(exc))
             ) from None
-
-    def close(self):
-        if self.service is not None:
-            self.service.close()
-            self.service = None
 
     # -- queue operations ----------------------------------------------------------------------------
     def describe(self, name):
@@ -250,9 +244,9 @@ class AzureStorageQueueTransport(Transport):
 
     # -- helpers -------------------------------------------------------------------------------------
     def _queue(self, physical):
-        if self.service is None:
+        if self.client is None:
             raise TransportError("The Azure Storage Queues transport is not open; use it as a context manager.")
-        return self.service.get_queue_client(physical)
+        return self.client.get_queue_client(physical)
 
     def _properties(self, physical):
         try:

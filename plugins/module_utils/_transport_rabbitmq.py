@@ -78,7 +78,6 @@ class RabbitMQTransport(Transport):
         self.connection = RabbitMQConnection.parse(connection_string, transport_type)
         self.delivery_limit_policy = bool(self.options.get("rabbitmq_delivery_limit_policy"))
         self.redactor.add(self.connection.password, self.connection.management_password)
-        self.client = None
         #: httpx transport to use instead of the network (tests pass an httpx.MockTransport).
         self.http_transport = None
         self._broker_version = None
@@ -146,11 +145,6 @@ class RabbitMQTransport(Transport):
                 "The RabbitMQ virtual host '%s' does not exist on %s. Create it (rabbitmqctl add_vhost) or fix "
                 "virtualHost in the connection string." % (self.connection.virtual_host, self._where())
             )
-
-    def close(self):
-        if self.client is not None:
-            self.client.close()
-            self.client = None
 
     def _where(self):
         return "the RabbitMQ management API at %s" % self.connection.management_url.rstrip("/")
