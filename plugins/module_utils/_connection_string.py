@@ -8,7 +8,7 @@
 
 ServiceControl and the NServiceBus transports read these strings with .NET's ``DbConnectionStringBuilder``
 (directly, or through ``SqlConnectionStringBuilder`` / ``NpgsqlConnectionStringBuilder``), see
-docs/reference/transports.md §0. Its rules, implemented here:
+docs/reference/transports.md §10.1. Its rules, implemented here:
 
 * pairs are separated by ``;``; empty pairs (``;;``, a trailing ``;``) are ignored;
 * whitespace around keys and values is dropped; keys compare case-insensitively; a later key wins;

@@ -8,7 +8,7 @@
 
 Every module that needs to know an instance (``instance_info``, and the modules that configure, verify,
 pause or replace instances) reads it here, so kind detection and the summary of ``/api/configuration``
-exist once. Facts: docs/reference/servicecontrol.md §2 (routes and JSON shapes) and §3 (instance kinds).
+exist once. Facts: docs/reference/servicecontrol.md §2 (routes and JSON shapes), §2.2 and §2.12 (instance kinds).
 
 * An Error instance's configuration has ``transport.error_queue``; an Audit instance's has
   ``transport.audit_queue``.

@@ -7,7 +7,7 @@
 
 Keys keep ServiceControl's names (``ServiceBus/ErrorQueue``, ``ServiceControl/ForwardErrorMessages``) so a
 ServiceControl administrator recognises every one. Sources: ServiceControl 6.19.2 ``Settings.cs`` of each
-instance type (see docs/reference in the repository for the fact sheet).
+instance type (docs/reference/servicecontrol.md §1.1-§1.4).
 """
 
 from __future__ import annotations

@@ -225,7 +225,10 @@ def validate_topology(topology):
 
 
 def instance_queues(instance):
-    """The queues an instance's own setup creates besides the ingest/log queues (facts §5)."""
+    """The queues an instance's own setup creates besides its ingest and log queues.
+
+    See docs/reference/servicecontrol.md §5.
+    """
     name, kind = instance["name"], instance["kind"]
     if kind == "error":
         throughput = instance["settings"]["LicensingComponent/ServiceControlThroughputDataQueue"]

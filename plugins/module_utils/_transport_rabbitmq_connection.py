@@ -7,7 +7,7 @@
 """What a ServiceControl RabbitMQ connection string says: the ``Key=Value`` form or an AMQP URI.
 
 The keys and defaults are those of the NServiceBus RabbitMQ transport's connection-string parser
-(docs/reference/transports.md §1): one host, ``useTls`` switching the default ports, management API
+(docs/reference/transports.md §1.2): one host, ``useTls`` switching the default ports, management API
 credentials falling back to the AMQP ones.
 """
 
@@ -26,7 +26,9 @@ DEFAULT_MANAGEMENT_PORT = 15672
 DEFAULT_MANAGEMENT_TLS_PORT = 15671
 
 # Keys ServiceControl and the NServiceBus transport understand in the key=value form (lower case).
-# Other keys are rejected, as the transport rejects them, so a typo does not go unnoticed.
+# The transport ignores other keys; we refuse them on purpose, so a typo does not go unnoticed. The keys
+# transport 8.0+ refuses outright (certPath, certPassphrase, requestedHeartbeat, retryDelay) are not here
+# either (docs/reference/transports.md §1.2).
 KNOWN_KEYS = frozenset(
     (
         "host",

@@ -4,7 +4,7 @@
 #
 # PRIVATE module_utils: this is not a public API. It may change at any time, and other
 # collections must not import it.
-"""What a ServiceControl SQLServer connection string and queue address say (docs/reference/transports.md §2).
+"""What a ServiceControl SQLServer connection string and queue address say (docs/reference/transports.md §2.1, §10).
 
 The connection string is SqlClient's (``Data Source``, ``Initial Catalog``, ...) plus ServiceControl's
 ``Queue Schema``; a queue address is ``table@[schema]@[catalog]`` with SQL Server bracket quoting.

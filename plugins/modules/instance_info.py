@@ -39,8 +39,9 @@ options:
   include_remotes:
     description:
       - Read C(/api/configuration/remotes) on an Error instance and return RV(remotes).
-      - ServiceControl calls every remote before it answers, so an unreachable remote slows this call down
-        (up to 15 seconds to connect per remote). Set V(false) when only the instance itself matters.
+      - ServiceControl asks every remote at once and answers when the slowest has answered, so a remote that
+        accepts the connection but never answers holds this call for up to 100 seconds (.NET's default HTTP client
+        timeout); raise O(timeout) accordingly, or set V(false) when only the instance itself matters.
       - Ignored for Audit and Monitoring instances, which have no remotes.
     type: bool
     default: true

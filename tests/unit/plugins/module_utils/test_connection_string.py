@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, servicecontrol.platform contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one connection-string parser: DbConnectionStringBuilder's rules (docs/reference/transports.md §0)."""
+"""The one connection-string parser: DbConnectionStringBuilder's rules (docs/reference/transports.md §10.1)."""
 
 from __future__ import annotations
 
