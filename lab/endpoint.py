@@ -1,6 +1,6 @@
 """Endpoint simulator: a stand-in for NServiceBus endpoints, on any lab transport.
 
-It writes what a real endpoint writes (transports.md §9, servicecontrol-facts.md §6):
+It writes what a real endpoint writes (docs/reference/transports.md §9, docs/reference/servicecontrol.md §6):
 
 - failed messages to the error queue, with the original message's headers plus every fault
   header NServiceBus recoverability adds (FailedQ, ExceptionInfo.*, TimeOfFailure, processing

@@ -1,6 +1,6 @@
 """Settings of a lab ServiceControl instance, resolved the way ServiceControl resolves them.
 
-Sources, first hit wins (servicecontrol-facts.md §1.1, ``SettingsReader``):
+Sources, first hit wins (docs/reference/servicecontrol.md §1.1, ``SettingsReader``):
 
 1. environment variable: ``<namespace>_<name>`` with every ``.`` and ``/`` replaced by ``_``, tried
    UPPERCASE first and then in its exact case; for the namespaces ``ServiceControl``,
@@ -344,7 +344,7 @@ class ErrorSettings(InstanceSettings):
         return "%s.staging" % self.instance_name
 
     def setup_queues(self) -> list[str]:
-        """Queues ``--setup`` creates (facts §5, transports.md §0)."""
+        """Queues ``--setup`` creates (docs/reference/servicecontrol.md §5, docs/reference/transports.md §0)."""
         queues = [self.instance_name, self.instance_errors_queue, self.staging_queue]
         if self.ingest_error_messages:
             queues.append(self.error_queue)
@@ -367,7 +367,10 @@ class AuditSettings(InstanceSettings):
     max_body_size_to_store: int = 102400
 
     def setup_queues(self) -> list[str]:
-        """Queues the audit ``--setup`` creates: nothing at all when ingestion is off (facts §5)."""
+        """Queues the audit ``--setup`` creates: nothing at all when ingestion is off.
+
+        See docs/reference/servicecontrol.md §5.
+        """
         if not self.ingest_audit_messages:
             return []
         queues = [self.instance_name, self.instance_errors_queue, self.audit_queue]

@@ -1,4 +1,4 @@
-"""Lab stand-ins for ServiceControl Error and Audit instances (see lab/README.md, "Running instances by hand").
+"""Lab stand-ins for ServiceControl Error and Audit instances (see lab/README.md, "Running the instances by hand").
 
 ``LabInstance`` wires one instance together: settings -> transport -> data store -> engine -> HTTP API.
 """

@@ -16,15 +16,12 @@ from collections.abc import Callable
 
 from lab.instance import common as c
 from lab.instance.runtime import (
-    POLL_INTERVAL,
-    CircuitBreaker,
-    CriticalError,
-    FailureCounter,
+    IngestionPump,
     IngestionWatchdog,
+    InstanceEngine,
     TransportFactory,
-    forward_copy,
-    open_ingestion,
-    receive_batch,
+    command_message,
+    failed_import,
 )
 from lab.instance.store import DocumentStore
 from lab.settings import AuditSettings, format_timespan
@@ -40,8 +37,9 @@ SAGA_UPDATED = "ServiceControl.SagaAudit.SagaUpdatedMessage"
 REGISTER_NEW_ENDPOINT = "ServiceControl.Contracts.EndpointControl.RegisterNewEndpoint"
 
 
-class AuditInstance:
+class AuditInstance(InstanceEngine):
     kind = "audit"
+    settings: AuditSettings
 
     def __init__(
         self,
@@ -50,106 +48,59 @@ class AuditInstance:
         store: DocumentStore,
         on_fatal: Callable[[str], None] | None = None,
     ) -> None:
-        self.settings = settings
-        self.transport_factory = transport_factory
-        self.store = store
-        self.on_fatal = on_fatal or (lambda reason: None)
-        self.watchdog: IngestionWatchdog | None = None
-        self.ingestion_running = threading.Event()
-        self._transport: LabTransport | None = None
+        super().__init__(settings, transport_factory, store, on_fatal)
         self._known_instances: set[str] = set()
-        self._failures = FailureCounter()
-        self._circuit_breaker = CircuitBreaker()
         self.ingestion_errors: list[str] = []
+        self.pump = IngestionPump(
+            "audit message ingestion",
+            transport_factory,
+            settings.audit_queue,
+            settings.audit_log_queue,
+            forward=settings.forward_audit_messages,
+            concurrency=settings.maximum_concurrency_level or 32,
+            restart_interval=settings.time_to_restart_audit_ingestion.total_seconds(),
+            process=self._process_batch,
+            store_failed_import=self._store_failed_import,
+            on_failed_startup=self.on_fatal,
+            logger=log,
+        )
 
-    def setup(self) -> list[str]:
-        queues = self.settings.setup_queues()
-        with self.transport_factory() as transport:
-            for name in queues:
-                transport.create_queue(name)
-        return queues
+    @property
+    def watchdog(self) -> IngestionWatchdog | None:
+        return self.pump.watchdog
+
+    @property
+    def ingestion_running(self) -> threading.Event:
+        return self.pump.running
 
     def start(self) -> None:
         if not self.settings.ingest_audit_messages:
             log.info("Audit ingestion disabled")
             return
-        self.watchdog = IngestionWatchdog(
-            "audit message ingestion",
-            self._start_ingestion,
-            self._run_ingestion,
-            self._stop_ingestion,
-            restart_interval=self.settings.time_to_restart_audit_ingestion.total_seconds(),
-            on_failed_startup=self.on_fatal,
-        )
-        self.watchdog.begin()
+        self.pump.begin()
 
     def stop(self) -> None:
-        if self.watchdog is not None:
-            self.watchdog.shutdown()
+        self.pump.shutdown()
 
     # ------------------------------------------------------------------ ingestion
 
-    def _start_ingestion(self) -> None:
-        log_queue = self.settings.audit_log_queue if self.settings.forward_audit_messages else None
-        transport = open_ingestion(self.transport_factory, self.settings.audit_queue, log_queue)
-        self._transport = transport
-        self.ingestion_running.set()
-
-    def _stop_ingestion(self) -> None:
-        self.ingestion_running.clear()
-        transport, self._transport = self._transport, None
-        if transport is not None:
-            transport.close()
-
-    def _run_ingestion(self, shutdown: threading.Event) -> None:
-        transport = self._transport
-        limit = self.settings.maximum_concurrency_level or 32
-        while not shutdown.is_set():
-            batch = receive_batch(transport, self.settings.audit_queue, limit)
-            if not batch:
-                shutdown.wait(POLL_INTERVAL)
-                continue
-            self._ingest_batch(transport, batch)
-
-    def _ingest_batch(self, transport: LabTransport, batch: list[LabMessage]) -> None:
-        stored: list[tuple[LabMessage, str]] = []
+    def _process_batch(self, transport: LabTransport, batch: list[LabMessage]) -> tuple[list, dict]:
+        to_forward: list[LabMessage] = []
         errors: dict[int, Exception] = {}
         for message in batch:
             try:
-                stored.append((message, self._process(transport, message)))
+                # Saga snapshots are stored, not forwarded.
+                if self._process(transport, message) == "ProcessedMessage":
+                    to_forward.append(message)
             except Exception as exc:
                 log.warning("Processing of message '%s' failed: %s", message.message_id, exc)
                 self.ingestion_errors.append(str(exc))
                 errors[id(message)] = exc
-        try:
-            if self.settings.forward_audit_messages:
-                for message, audit_type in stored:
-                    if audit_type != "ProcessedMessage":
-                        continue
-                    forward_copy(transport, self.settings.audit_log_queue, message)
-        except Exception as exc:  # the whole batch fails, as in AuditIngestor.Ingest
-            log.warning("Forwarding messages failed: %s", exc)
-            for message in batch:
-                self._on_failure(transport, message, exc)
-            return
-        self._failures.settle(transport, batch, errors, self._on_failure)
+        return to_forward, errors
 
-    def _on_failure(self, transport: LabTransport, message: LabMessage, exc: Exception) -> None:
-        if self._failures.retry_immediately(transport, message):
-            return
-        import_id = str(uuid.uuid4())
-        self.store.put(
-            FAILED_IMPORTS,
-            import_id,
-            {
-                "id": import_id,
-                "message": {"id": message.native_id, "headers": message.headers},
-                "exception_info": str(exc),
-            },
-        )
-        transport.complete(message)
-        if self._circuit_breaker.increment():
-            raise CriticalError("Failed to import too many times")
+    def _store_failed_import(self, message: LabMessage, exc: Exception) -> None:
+        import_id, document = failed_import(message, str(exc))
+        self.store.put(FAILED_IMPORTS, import_id, document)
 
     def _process(self, transport: LabTransport, message: LabMessage) -> str:
         headers = dict(message.headers)
@@ -231,19 +182,7 @@ class AuditInstance:
             "DetectedAt": c.json_date(c.utcnow()),
             "Endpoint": {"Name": endpoint["name"], "HostId": endpoint["host_id"], "Host": endpoint.get("host")},
         }
-        message_id = str(uuid.uuid4())
-        headers = {
-            c.MESSAGE_ID: message_id,
-            c.CONVERSATION_ID: str(uuid.uuid4()),
-            "NServiceBus.CorrelationId": message_id,
-            c.MESSAGE_INTENT: "Send",
-            c.ENCLOSED_TYPES: REGISTER_NEW_ENDPOINT,
-            c.CONTENT_TYPE: "application/json",
-            c.ORIGINATING_ENDPOINT: self.settings.instance_name,
-            c.REPLY_TO: self.settings.instance_name,
-            c.TIME_SENT: c.to_wire(c.utcnow()),
-        }
-        transport.send(destination, LabMessage(headers=headers, body=json.dumps(body).encode("utf-8")))
+        transport.send(destination, command_message(REGISTER_NEW_ENDPOINT, body, self.settings.instance_name))
 
     # ------------------------------------------------------------------ queries
 
@@ -282,25 +221,8 @@ def _detect_successful_retry(headers: dict[str, str], metadata: dict) -> list[tu
 
 def audit_messages_view(doc: dict) -> dict:
     metadata = doc["message_metadata"]
-    return c.compact(
-        id=doc["unique_message_id"],
-        message_id=metadata.get("MessageId"),
-        message_type=metadata.get("MessageType"),
-        sending_endpoint=metadata.get("SendingEndpoint"),
-        receiving_endpoint=metadata.get("ReceivingEndpoint"),
-        time_sent=metadata.get("TimeSent"),
-        processed_at=doc["processed_at"],
-        critical_time=metadata.get("CriticalTime", "00:00:00"),
-        processing_time=metadata.get("ProcessingTime", "00:00:00"),
-        delivery_time=metadata.get("DeliveryTime", "00:00:00"),
-        is_system_message=bool(metadata.get("IsSystemMessage", False)),
-        conversation_id=metadata.get("ConversationId"),
-        headers=[{"key": k, "value": v} for k, v in doc["headers"].items()],
-        status="resolvedSuccessfully" if metadata.get("IsRetried") else "successful",
-        message_intent=metadata.get("MessageIntent", "send"),
-        body_url=metadata.get("BodyUrl"),
-        body_size=metadata.get("ContentLength", 0),
-    )
+    status = "resolvedSuccessfully" if metadata.get("IsRetried") else "successful"
+    return c.build_messages_view(doc["unique_message_id"], metadata, doc["headers"], doc["processed_at"], status)
 
 
 def audit_counts(docs: list[dict], endpoint: str) -> list[dict]:

@@ -1,6 +1,6 @@
 """Pieces both lab instance kinds share: ids, NServiceBus header parsing, ServiceControl's JSON shapes.
 
-Everything here is written from the behaviour described in servicecontrol-facts.md and checked
+Everything here is written from the behaviour described in docs/reference/servicecontrol.md and checked
 against ServiceControl's source; nothing is shared with the collection (design: "a separate house").
 """
 
@@ -40,7 +40,7 @@ ORIGINATING_HOST_ID = "$.diagnostics.originating.hostid"
 ORIGINATING_ADDRESS = "NServiceBus.OriginatingAddress"
 EXCEPTION_PREFIX = "NServiceBus.ExceptionInfo."
 
-# ServiceControl retry headers (facts §6).
+# ServiceControl retry headers (docs/reference/servicecontrol.md §6).
 RETRY_UNIQUE_ID = "ServiceControl.Retry.UniqueMessageId"
 RETRY_STAGING_ID = "ServiceControl.Retry.StagingId"
 RETRY_ATTEMPT_MESSAGE_ID = "ServiceControl.Retry.Attempt.MessageId"
@@ -127,6 +127,32 @@ def dumps(value: Any) -> bytes:
 def camel(name: str) -> str:
     """An enum member as ServiceControl's JsonStringEnumConverter(camelCase) writes it."""
     return name[:1].lower() + name[1:]
+
+
+def build_messages_view(
+    unique_id: str, metadata: dict, headers: dict[str, str], processed_at: str | None, status: str
+) -> dict:
+    """A MessagesView (an ``/api/messages`` item) from a stored message's metadata; the timings the metadata
+    lacks (an Error instance records none) are ``00:00:00``."""
+    return compact(
+        id=unique_id,
+        message_id=metadata.get("MessageId"),
+        message_type=metadata.get("MessageType"),
+        sending_endpoint=metadata.get("SendingEndpoint"),
+        receiving_endpoint=metadata.get("ReceivingEndpoint"),
+        time_sent=metadata.get("TimeSent"),
+        processed_at=processed_at,
+        critical_time=metadata.get("CriticalTime", "00:00:00"),
+        processing_time=metadata.get("ProcessingTime", "00:00:00"),
+        delivery_time=metadata.get("DeliveryTime", "00:00:00"),
+        is_system_message=bool(metadata.get("IsSystemMessage", False)),
+        conversation_id=metadata.get("ConversationId"),
+        headers=[{"key": k, "value": v} for k, v in headers.items()],
+        status=status,
+        message_intent=metadata.get("MessageIntent", "send"),
+        body_url=metadata.get("BodyUrl"),
+        body_size=metadata.get("ContentLength", 0),
+    )
 
 
 # ---------------------------------------------------------------- header helpers

@@ -1,6 +1,6 @@
 """The HTTP side of a lab instance: routing and the response conventions ServiceControl applies.
 
-Conventions (facts §2.1, ServiceControl 6.19.2 WebApi filters):
+Conventions (docs/reference/servicecontrol.md §2.1, ServiceControl 6.19.2 WebApi filters):
 - ``X-Particular-Version`` on every response;
 - JSON bodies ``application/json; charset=utf-8``, snake_case, enums camelCase, nulls omitted;
 - ``ETag`` on list results, and a 2xx answer becomes ``304 Not Modified`` when ``If-None-Match`` holds it;
@@ -74,9 +74,29 @@ class Response:
 Handler = Callable[..., Response]
 
 
+def route_precedence(template: str) -> tuple[int, ...]:
+    """ASP.NET Core's route precedence, segment by segment: a literal segment wins over a complex one
+    (``{from}...{to}``), which wins over a parameter, which wins over an optional parameter."""
+    key = []
+    for segment in template.strip("/").split("/"):
+        if "{" not in segment:
+            key.append(0)
+        elif not (segment.startswith("{") and segment.endswith("}") and segment.count("{") == 1):
+            key.append(1)
+        elif segment.endswith("?}"):
+            key.append(3)
+        else:
+            key.append(2)
+    return tuple(key)
+
+
 class Router:
+    """Routes by method and path. As in ASP.NET Core, the more specific template wins whatever the order the
+    routes were added in (``route_precedence``; equal ones keep their order), so controllers can add theirs
+    independently: ``/api/errors/groups`` goes to ``errors/groups/{classifier?}``, not ``errors/{id}``."""
+
     def __init__(self) -> None:
-        self._routes: list[tuple[tuple[str, ...], re.Pattern, Handler]] = []
+        self._routes: list[tuple[tuple[int, ...], tuple[str, ...], re.Pattern, Handler]] = []
 
     def add(self, methods: str, template: str, handler: Handler) -> None:
         """``template`` like ``/api/errors/{id}`` (a parameter matches one non-empty path segment, or
@@ -93,11 +113,13 @@ class Router:
                     pattern += "(?P<%s>[^/]+?)" % name
             else:
                 pattern += re.escape(part)
-        self._routes.append((tuple(methods.split(",")), re.compile("^" + pattern + "/?$"), handler))
+        route = (route_precedence(template), tuple(methods.split(",")), re.compile("^" + pattern + "/?$"), handler)
+        self._routes.append(route)
+        self._routes.sort(key=lambda r: r[0])  # stable: equal precedence keeps the order of adding
 
     def resolve(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
         allowed: list[str] = []
-        for methods, regex, handler in self._routes:
+        for _precedence, methods, regex, handler in self._routes:
             match = regex.match(path)
             if not match:
                 continue

@@ -1,17 +1,24 @@
-"""Threads and plumbing shared by the lab instances: transports per thread, the watchdog, the sender."""
+"""Threads and plumbing shared by the lab instances: transports per thread, the watchdog, the sender, and the
+ingestion pump both instance kinds run their error or audit queue with."""
 
 from __future__ import annotations
 
+import json
 import logging
 import queue as queue_module
 import threading
 import time
+import uuid
 from collections.abc import Callable
 
-from lab.instance.common import TTBR
+from lab.instance import common as c
+from lab.instance.store import DocumentStore
+from lab.settings import AuditSettings, ErrorSettings
 from lab.transports.base import LabMessage, LabTransport
 
 TransportFactory = Callable[[], LabTransport]
+#: What an ingestor does with a received batch: the messages to forward, and the failures by ``id(message)``.
+BatchProcessor = Callable[[LabTransport, list[LabMessage]], tuple[list[LabMessage], dict[int, Exception]]]
 log = logging.getLogger("lab.instance")
 
 #: How long an idle receive loop waits before polling its queue again.
@@ -21,6 +28,51 @@ IMMEDIATE_FAILURES_BEFORE_IMPORT_FAILURE = 3
 #: Failed imports within 20 s that make ingestion report a critical error (ImportFailureCircuitBreaker).
 CIRCUIT_BREAKER_LIMIT = 50
 CIRCUIT_BREAKER_WINDOW = 20.0
+
+
+class InstanceEngine:
+    """What both instance kinds start from: their settings, a transport factory, the data store (None for
+    ``--setup``) and what to call when ingestion cannot start at all (``on_fatal``)."""
+
+    kind = ""
+
+    def __init__(
+        self,
+        settings: ErrorSettings | AuditSettings,
+        transport_factory: TransportFactory,
+        store: DocumentStore | None,
+        on_fatal: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.transport_factory = transport_factory
+        self.store = store
+        self.on_fatal = on_fatal or (lambda reason: None)
+
+    def setup(self) -> list[str]:
+        """``--setup``: create the instance's queues (docs/reference/servicecontrol.md §5)."""
+        queues = self.settings.setup_queues()
+        with self.transport_factory() as transport:
+            for name in queues:
+                transport.create_queue(name)
+        return queues
+
+
+def command_message(type_name: str, payload: dict, sender: str, extra_headers: dict | None = None) -> LabMessage:
+    """An NServiceBus message an instance sends (System.Text.Json body), e.g. a command to itself."""
+    message_id = str(uuid.uuid4())
+    headers = {
+        c.MESSAGE_ID: message_id,
+        c.CONVERSATION_ID: str(uuid.uuid4()),
+        "NServiceBus.CorrelationId": message_id,
+        c.MESSAGE_INTENT: "Send",
+        c.ENCLOSED_TYPES: type_name,
+        c.CONTENT_TYPE: "application/json",
+        c.ORIGINATING_ENDPOINT: sender,
+        c.REPLY_TO: sender,
+        c.TIME_SENT: c.to_wire(c.utcnow()),
+    }
+    headers.update(extra_headers or {})
+    return LabMessage(headers=headers, body=json.dumps(payload).encode("utf-8"))
 
 
 class Sender:
@@ -234,7 +286,7 @@ def open_ingestion(transport_factory, ingest_queue: str, log_queue: str | None) 
 
 def forward_copy(transport: LabTransport, queue: str, message: LabMessage) -> None:
     """Forward an ingested message to a log queue as ServiceControl does: same headers and body, no TTBR."""
-    headers = {key: value for key, value in message.headers.items() if key != TTBR}
+    headers = {key: value for key, value in message.headers.items() if key != c.TTBR}
     transport.send(queue, LabMessage(headers=headers, body=message.body))
 
 
@@ -246,3 +298,124 @@ def receive_batch(transport: LabTransport, queue: str, limit: int) -> list[LabMe
             break
         batch.append(message)
     return batch
+
+
+def failed_import(message: LabMessage, exception_info: str) -> tuple[str, dict]:
+    """A new failed-import document (FailedErrorImport / FailedAuditImport) for a message that could not be ingested."""
+    import_id = str(uuid.uuid4())
+    document = {
+        "id": import_id,
+        "message": {"id": message.native_id, "headers": message.headers},
+        "exception_info": exception_info,
+    }
+    return import_id, document
+
+
+class IngestionPump:
+    """ServiceControl's ErrorIngestion / AuditIngestion around one queue.
+
+    A watchdog starts the infrastructure (``open_ingestion``: the queue must exist, the forwarding probe must
+    go through) and runs receive -> ``process`` -> forward -> settle. A batch whose processing or forwarding
+    raises fails as a whole; a message that fails is retried immediately twice and then handed to
+    ``store_failed_import`` (the ingestion fault policy); too many failed imports are a critical error, which
+    the watchdog answers by restarting ingestion. The two instance kinds differ only in ``process`` and
+    ``store_failed_import``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        transport_factory: TransportFactory,
+        queue: str,
+        log_queue: str,
+        *,
+        forward: bool,
+        concurrency: int,
+        restart_interval: float,
+        process: BatchProcessor,
+        store_failed_import: Callable[[LabMessage, Exception], None],
+        on_failed_startup: Callable[[str], None],
+        logger: logging.Logger,
+        log_infrastructure: bool = False,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.name = name
+        self.transport_factory = transport_factory
+        self.queue = queue
+        self.log_queue = log_queue
+        self.forward = forward
+        self.concurrency = concurrency
+        self.restart_interval = restart_interval
+        self._process = process
+        self._store_failed_import = store_failed_import
+        self._on_failed_startup = on_failed_startup
+        self._log = logger
+        self._log_infrastructure = log_infrastructure
+        #: Set by the instance when it stops; the receive loop checks it between batches.
+        self._halt = stop or threading.Event()
+        self.running = threading.Event()
+        self.watchdog: IngestionWatchdog | None = None
+        self._transport: LabTransport | None = None
+        self._failures = FailureCounter()
+        self._circuit_breaker = CircuitBreaker()
+
+    def begin(self) -> None:
+        self.watchdog = IngestionWatchdog(
+            self.name,
+            self._start_infrastructure,
+            self._run,
+            self._stop_infrastructure,
+            restart_interval=self.restart_interval,
+            on_failed_startup=self._on_failed_startup,
+        )
+        self.watchdog.begin()
+
+    def shutdown(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.shutdown()
+
+    def _start_infrastructure(self) -> None:
+        log_queue = self.log_queue if self.forward else None
+        self._transport = open_ingestion(self.transport_factory, self.queue, log_queue)
+        self.running.set()
+        if self._log_infrastructure:
+            self._log.info("Started infrastructure")
+
+    def _stop_infrastructure(self) -> None:
+        self.running.clear()
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
+            if self._log_infrastructure:
+                self._log.info("Stopped infrastructure")
+
+    def _run(self, shutdown: threading.Event) -> None:
+        transport = self._transport
+        while not shutdown.is_set() and not self._halt.is_set():
+            batch = receive_batch(transport, self.queue, self.concurrency)
+            if not batch:
+                shutdown.wait(POLL_INTERVAL)
+                continue
+            self._ingest(transport, batch)
+
+    def _ingest(self, transport: LabTransport, batch: list[LabMessage]) -> None:
+        try:
+            to_forward, errors = self._process(transport, batch)
+            if self.forward:
+                for message in to_forward:
+                    forward_copy(transport, self.log_queue, message)
+        except Exception as exc:  # the whole batch fails, as in ErrorIngestor.Ingest / AuditIngestor.Ingest
+            self._log.warning("Forwarding messages failed: %s", exc)
+            for message in batch:
+                self._on_failure(transport, message, exc)
+            return
+        self._failures.settle(transport, batch, errors, self._on_failure)
+
+    def _on_failure(self, transport: LabTransport, message: LabMessage, exc: Exception) -> None:
+        # ErrorIngestionFaultPolicy / AuditIngestionFaultPolicy: retry immediately twice, then a failed import.
+        if self._failures.retry_immediately(transport, message):
+            return
+        self._store_failed_import(message, exc)
+        transport.complete(message)
+        if self._circuit_breaker.increment():
+            raise CriticalError("Failed to import too many times")

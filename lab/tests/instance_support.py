@@ -1,6 +1,6 @@
 """Helpers for the lab instance tests: run an instance in-process, build NServiceBus-shaped messages.
 
-Failed and audit messages are built here by hand from transports.md §9 (not with the lab's own
+Failed and audit messages are built here by hand from docs/reference/transports.md §9 (not with the lab's own
 code), so the tests check the instances against an independent description of the wire format.
 """
 
@@ -61,7 +61,7 @@ def failed_message(
     extra: dict[str, str] | None = None,
     without: tuple[str, ...] = (),
 ) -> LabMessage:
-    """A message as NServiceBus recoverability puts it in the error queue (transports.md §9)."""
+    """A message as NServiceBus recoverability puts it in the error queue (docs/reference/transports.md §9)."""
     mid = message_id or str(uuid.uuid4())
     now = time_of_failure or dt.datetime.now(UTC)
     headers = {
@@ -106,7 +106,7 @@ def audit_message(
     host_id: str = "2a4c1e9b-3f3d-4b0c-8c6a-9e5d7f1b2c33",
     extra: dict[str, str] | None = None,
 ) -> LabMessage:
-    """An audit copy of a successfully processed message (transports.md §9)."""
+    """An audit copy of a successfully processed message (docs/reference/transports.md §9)."""
     mid = message_id or str(uuid.uuid4())
     ended = dt.datetime.now(UTC)
     headers = {

@@ -1,8 +1,8 @@
 """Contract of the lab instances' HTTP API, held against a table transcribed from
-servicecontrol-facts.md §2 (routes, verbs, status codes, headers, JSON field names).
+docs/reference/servicecontrol.md §2 (routes, verbs, status codes, headers, JSON field names).
 
-The table below is data written from the facts sheet, not from the lab's code: when the lab and the
-table disagree, check the facts (and ServiceControl's source) before changing either.
+The table below is data written from docs/reference/servicecontrol.md §2, not from the lab's code: when the lab and the
+table disagree, check docs/reference/servicecontrol.md (and ServiceControl's source) before changing either.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from lab.tests.instance_support import Broker, audit_message, base_environ, fail
 FAILED_MESSAGES = 60  # more than one default page (50), so Link headers appear
 
 # ---------------------------------------------------------------------------------------------- the table
-# Field sets from facts §2.2-§2.9. "{id}", "{group}", "{endpoint}", "{queue}" are filled from live data.
+# Field sets from docs/reference/servicecontrol.md §2.2-§2.9.
+# "{id}", "{group}", "{endpoint}", "{queue}" are filled from live data.
 ROOT_FIELDS = {
     "description", "name", "endpoints_url", "known_endpoints_url", "sagas_url", "errors_url", "endpoints_error_url",
     "message_search_url", "endpoints_message_search_url", "endpoints_messages_url", "audit_count_url", "license_status",

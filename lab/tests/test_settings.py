@@ -1,4 +1,7 @@
-"""Settings resolution and start-up validation of the lab instances (facts §1.1, §1.5; Settings.cs 6.19.2)."""
+"""Settings resolution and start-up validation of the lab instances.
+
+Facts: docs/reference/servicecontrol.md §1.1 and §1.5; ServiceControl 6.19.2's Settings.cs.
+"""
 
 from __future__ import annotations
 
@@ -369,7 +372,7 @@ def test_instance_name_key_exists_from_5_5():
     )
 
 
-# ---------------------------------------------------------------- setup queue sets (facts §5)
+# ---------------------------------------------------------------- setup queue sets (servicecontrol.md §5)
 
 
 def test_error_setup_queues_follow_settings():

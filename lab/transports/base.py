@@ -1,7 +1,7 @@
 """The lab's own transport interface (independent of plugins/: the lab never imports the collection).
 
 Every lab transport reads and writes messages in that transport's *native* format, exactly as
-NServiceBus endpoints and ServiceControl do (see ../shared/reference/transports.md), so a queue the
+NServiceBus endpoints and ServiceControl do (see docs/reference/transports.md), so a queue the
 lab writes can be read by the real thing and vice versa.
 """
 

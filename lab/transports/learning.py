@@ -1,6 +1,6 @@
 """Learning transport (NServiceBus' filesystem transport), in its native on-disk layout.
 
-Layout under the storage root (transports.md §8)::
+Layout under the storage root (docs/reference/transports.md §8)::
 
     <root>/<queue>/<id>.metadata.txt        headers, a JSON object
     <root>/<queue>/.bodies/<id>.body.txt    raw body bytes

@@ -1,6 +1,6 @@
 """PostgreSQL transport (NServiceBus.Transport.PostgreSql), with its native table and row format.
 
-transports.md §3: a queue is the table ``"<Queue Schema>"."<queue>"`` (both parts double-quoted,
+docs/reference/transports.md §3: a queue is the table ``"<Queue Schema>"."<queue>"`` (both parts double-quoted,
 as ServiceControl does, so ``error.log`` is one table name) with the columns id uuid PK,
 expires timestamp, headers text (JSON, '/' written as '\\/'), body bytea, seq serial unique.
 A send inserts a row with a new random id; a receive deletes the lowest ``seq`` row with

@@ -1,6 +1,6 @@
 """RabbitMQ transport (NServiceBus.Transport.RabbitMQ), declared and published exactly as it does.
 
-transports.md §1: queues are durable, classic (no arguments) or quorum (``x-queue-type=quorum``);
+docs/reference/transports.md §1: queues are durable, classic (no arguments) or quorum (``x-queue-type=quorum``);
 the conventional topology adds a same-name durable fanout exchange bound with key ``""`` and
 publishes to it; the direct topology publishes to the default exchange with the queue name as
 routing key. Publishing is mandatory with publisher confirms, so sending to a queue (or exchange)
@@ -130,7 +130,7 @@ def parse_connection_string(connection_string: str) -> ConnectionSettings:
 
 
 def basic_properties(headers: dict[str, str], message_id: str | None = None) -> pika.BasicProperties:
-    """AMQP properties NServiceBus sets for an outgoing message (transports.md §1.3).
+    """AMQP properties NServiceBus sets for an outgoing message (docs/reference/transports.md §1.3).
 
     The message id travels in the ``message_id`` property; a message whose headers lack NServiceBus.MessageId
     (ServiceControl's forwarding probe) keeps an empty headers table.

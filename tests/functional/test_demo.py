@@ -12,7 +12,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_demo_playbook_runs_the_dr_topology_on_the_lab():
     environment = dict(os.environ)
-    environment.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT.parents[2]))
+    if "ANSIBLE_COLLECTIONS_PATH" not in environment:
+        # Run from the collection tree (…/ansible_collections/servicecontrol/platform) or from a checkout.
+        inside_tree = ROOT.parent.parent.name == "ansible_collections"
+        collections = ROOT.parents[2] if inside_tree else ROOT / ".build" / "collections"
+        environment["ANSIBLE_COLLECTIONS_PATH"] = str(collections)
     environment["ANSIBLE_FORCE_COLOR"] = "0"
     completed = subprocess.run(  # noqa: S603 - fixed argv
         [
