@@ -193,6 +193,13 @@ def deployment_problems(instances):
                 "without it. Set it to true (with ServiceBus/ErrorLogQueue) or false." % name
             )
         target = instance.get("target") or {}
+        retention = settings.get("ServiceControl/ErrorRetentionPeriod")
+        if kind == "error" and target.get("type") != "container" and retention in (None, ""):
+            # Particular's image sets 15 days itself; a Windows or lab instance has no default and stops.
+            problems.append(
+                "Error instance %s does not set ServiceControl/ErrorRetentionPeriod; ServiceControl refuses to start "
+                "without it. Set it (5 to 45 days, e.g. 15 or 15.00:00:00)." % name
+            )
         host = instance.get("host") or target.get("host") or "localhost"
         for port in _ports(instance):
             other = endpoints.get((host, port))
@@ -253,7 +260,8 @@ _WINDOWS_SWITCHES = {
     "audit": (("ForwardAuditMessages", "ServiceControl.Audit/ForwardAuditMessages"),),
     "monitoring": (),
 }
-_DEFAULT_RETENTION = {"error": "15.00:00:00", "audit": "7.00:00:00"}
+#: The cmdlets require a retention period; the Audit instance's own default is 30 days (§1.3).
+_DEFAULT_RETENTION = {"audit": "30.00:00:00"}
 
 
 def windows_paths(instance, target):
@@ -284,8 +292,8 @@ def windows_create(instance, transport, target=None, skip_queue_creation=True):
     parameters.setdefault("Port", str(DEFAULT_PORTS[kind]))
     if kind in ("error", "audit"):
         parameters.setdefault("DatabaseMaintenancePort", str(int(parameters["Port"]) + 1))
-        retention = "%sRetentionPeriod" % ("Error" if kind == "error" else "Audit")
-        parameters.setdefault(retention, _DEFAULT_RETENTION[kind])
+        if kind in _DEFAULT_RETENTION:
+            parameters.setdefault("AuditRetentionPeriod", _DEFAULT_RETENTION[kind])
     for parameter, key in _WINDOWS_SWITCHES[kind]:
         parameters[parameter] = bool(settings.get(key))
     if transport["type"] != "MSMQ" and transport.get("connection_string") is not None:
