@@ -14,6 +14,7 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._deploymen
     container_definitions,
     deployment_problems,
     desired_settings,
+    ingestion_settings,
     instance_url,
     lab_definition,
     mask,
@@ -35,17 +36,21 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._topology 
 )
 
 
-def _instance(topology, name):
+def _instance(topology, name, ingestion=None):
     normalised = validate_topology(topology)
     problems = deployment_problems(normalised["instances"])
     if problems:
         raise DeploymentError("The topology cannot be deployed: " + " ".join(problems))
-    return normalised, find_instance(normalised, name)
+    instance = find_instance(normalised, name)
+    if ingestion is not None:
+        # Ingestion on/off is a setting whose key depends on the kind and version (IngestErrorMessages 4.33+).
+        instance["settings"].update(ingestion_settings(instance, bool(ingestion)))
+    return normalised, instance
 
 
-def _instance_plan(topology, name):
+def _instance_plan(topology, name, ingestion=None):
     try:
-        normalised, instance = _instance(topology, name)
+        normalised, instance = _instance(topology, name, ingestion)
         transport = normalised["transport"]
         target = dict(instance.get("target") or {})
         target_type = target.get("type")
@@ -77,10 +82,10 @@ def _instance_plan(topology, name):
         raise AnsibleFilterError(str(exc)) from None
 
 
-def _exe_config_update(text, topology, name):
+def _exe_config_update(text, topology, name, ingestion=None):
     """The instance's .exe.config with its settings applied: {content, changed, changes (secrets masked)}."""
     try:
-        normalised, instance = _instance(topology, name)
+        normalised, instance = _instance(topology, name, ingestion)
         app_settings, connection_strings = config_file_settings(instance, normalised["transport"])
         current = text if text and str(text).strip() else EXE_CONFIG_TEMPLATE
         content, changes = update_config(current, app_settings, connection_strings)

@@ -158,6 +158,17 @@ def test_plan_create_repeat_reconfigure_stop_remove(tmp_path, stop_instance, con
     assert pid_of(tmp_path) != first_pid, "a changed setting restarts the instance"
     assert "All assertions passed" in output or "Verify that the instance reports what was asked" in output
 
+    paused_pid = pid_of(tmp_path)
+    code, output, counts = run_role(tmp_path, forwarding, "-e", json.dumps({"instance_ingestion": False}))
+    assert code == 0, output
+    assert pid_of(tmp_path) != paused_pid, "switching ingestion off restarts the instance"
+    if config == "exe_config":
+        written = (tmp_path / "instance" / "ServiceControl.exe.config").read_text()
+        assert '<add key="ServiceControl/IngestErrorMessages" value="false" />' in written
+    else:
+        written = json.loads((tmp_path / "instance" / "instance.env").read_text())
+        assert written["SERVICECONTROL_INGESTERRORMESSAGES"] == "false"
+
     code, output, counts = run_role(tmp_path, forwarding, "-e", "instance_state=stopped")
     assert code == 0, output
     assert not (tmp_path / "instance" / "instance.pid").exists()
