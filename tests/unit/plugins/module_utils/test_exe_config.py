@@ -27,14 +27,17 @@ CHANGES = {
 CONNECTION = {"NServiceBus/Transport": "host=rabbit2;username=sc;password=N3w&<pw>"}
 
 
-def read(name):
+def read(name, crlf=True):
+    """A fixture; stored with LF endings (as sanity requires), served with the CRLF endings Windows files have."""
     with open(FIXTURES / name, encoding="utf-8", newline="") as handle:
-        return handle.read()
+        text = handle.read()
+    return text.replace("\n", "\r\n") if crlf else text
 
 
-def test_the_edit_matches_the_golden_file_byte_for_byte():
-    new, _changes = update_config(read("ServiceControl.exe.config"), CHANGES, CONNECTION)
-    assert new == read("ServiceControl.exe.config.expected")
+@pytest.mark.parametrize("crlf", [True, False])
+def test_the_edit_matches_the_golden_file_byte_for_byte(crlf):
+    new, _changes = update_config(read("ServiceControl.exe.config", crlf), CHANGES, CONNECTION)
+    assert new == read("ServiceControl.exe.config.expected", crlf)
 
 
 def test_the_edit_reports_each_change_with_the_files_spelling():
@@ -88,7 +91,9 @@ def test_reading_ignores_commented_elements_and_the_last_duplicate_wins():
 
 
 def test_a_self_closing_app_settings_gets_its_first_key():
-    new, changes = update_config(read("ServiceControl.Audit.exe.config"), {"ServiceBus/AuditQueue": "audit_backup"})
+    new, changes = update_config(
+        read("ServiceControl.Audit.exe.config", crlf=False), {"ServiceBus/AuditQueue": "audit_backup"}
+    )
     assert read_config(new)["app_settings"] == {"ServiceBus/AuditQueue": "audit_backup"}
     assert changes == [
         {"section": "appSettings", "key": "ServiceBus/AuditQueue", "before": None, "after": "audit_backup"}
