@@ -22,6 +22,8 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._deploymen
     settings_changes,
     verification_problems,
     windows_create,
+    windows_remove,
+    windows_upgrade,
 )
 from ansible_collections.servicecontrol.platform.plugins.module_utils._exe_config import (
     EXE_CONFIG_TEMPLATE,
@@ -72,12 +74,32 @@ def _instance_plan(topology, name, ingestion=None):
         }
         if target_type == "windows":
             plan["windows"] = windows_create(instance, transport, target, target.get("skip_queue_creation", True))
+            plan["windows"]["remove"] = windows_remove(
+                instance, target.get("remove_database", False), target.get("remove_logs", False)
+            )
         elif target_type == "container":
             plan["container"] = container_definitions(instance, transport, target)
             plan["container"]["engine"] = target.get("engine", "podman")
         else:
             plan["lab"] = lab_definition(instance, transport, target)
         return plan
+    except (TopologyError, DeploymentError) as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def _instance_upgrade(current_version, topology, name):
+    """The upgrade cmdlet and parameters from ``current_version`` to the topology's version, or None when equal.
+
+    Fails with the path Particular's tooling requires when the upgrade is not allowed.
+    """
+    try:
+        normalised, instance = _instance(topology, name)
+        if not current_version or str(current_version) == str(instance.get("version")):
+            return None
+        target = instance.get("target") or {}
+        return windows_upgrade(
+            instance, str(current_version), normalised["transport"]["type"], target.get("skip_queue_creation", True)
+        )
     except (TopologyError, DeploymentError) as exc:
         raise AnsibleFilterError(str(exc)) from None
 
@@ -131,5 +153,6 @@ class FilterModule:
             "exe_config_update": _exe_config_update,
             "exe_config_settings": _exe_config_settings,
             "instance_verification": _instance_verification,
+            "instance_upgrade": _instance_upgrade,
             "settings_changes": _settings_changes,
         }

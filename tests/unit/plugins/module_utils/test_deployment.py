@@ -239,3 +239,16 @@ def test_verification_compares_what_the_instance_reports():
     assert "Particular.ServiceControl: the version is 6.18.0, expected 6.19.2" in problems
     assert "Particular.ServiceControl: forwarding is False, expected True" in problems
     assert any("the remotes are []" in problem for problem in problems)
+
+
+def test_windows_remove_keeps_database_and_logs_unless_asked():
+    _normalised, error = instance("Particular.ServiceControl")
+    assert d.windows_remove(error) == {
+        "cmdlet": "Remove-ServiceControlInstance",
+        "parameters": {"Name": ["Particular.ServiceControl"]},
+    }
+    assert d.windows_remove(error, remove_db=True, remove_logs=True)["parameters"] == {
+        "Name": ["Particular.ServiceControl"],
+        "RemoveDB": True,
+        "RemoveLogs": True,
+    }
