@@ -29,6 +29,10 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._settings 
     KIND_NAMESPACES,
     environment_name,
     format_value,
+    ingestion_switch,
+)
+from ansible_collections.servicecontrol.platform.plugins.module_utils._settings import (
+    secret_keys as catalogue_secret_keys,
 )
 from ansible_collections.servicecontrol.platform.plugins.module_utils._version import parse_version
 
@@ -88,13 +92,8 @@ def transport_settings(instance, transport):
 
 
 def secret_keys(instance):
-    """Setting keys whose values are never shown (connection strings, licence text)."""
-    ns = _ns(instance)
-    return {
-        ("%s/ConnectionString" % ns).lower(),
-        ("%s/RavenDBConnectionString" % ns).lower(),
-        "%s/licensetext" % ns.lower(),
-    }
+    """Lower-cased setting keys whose values are never shown (the catalogue's secrets, retired ones too)."""
+    return set(catalogue_secret_keys(instance["kind"])) | {("%s/ConnectionString" % _ns(instance)).lower()}
 
 
 def desired_settings(instance, transport):
@@ -154,23 +153,24 @@ def upgrade_problem(current, target):
 
 
 def ingestion_settings(instance, enabled):
-    """The setting that switches ingestion on or off for the instance's version (docs §1.7)."""
-    version = parse_version(instance.get("version") or "6.19.2")
-    if instance["kind"] == "error":
-        if version < parse_version(INGEST_ERRORS_SINCE):
-            raise DeploymentError(
-                "Instance %s runs ServiceControl %s; error ingestion can be switched off from %s on "
-                "(ServiceControl/IngestErrorMessages). Upgrade it to %s or later first."
-                % (instance["name"], instance.get("version"), INGEST_ERRORS_SINCE, INGEST_ERRORS_SINCE)
-            )
-        return {"ServiceControl/IngestErrorMessages": "true" if enabled else "false"}
-    if instance["kind"] == "audit":
-        if version.major < 5:
-            # 4.x reads no switch: the audit queue name "!disable" turns ingestion off.
-            queue = instance["settings"].get("ServiceBus/AuditQueue") or "audit"
-            return {"ServiceBus/AuditQueue": queue if enabled else "!disable"}
-        return {"ServiceControl.Audit/IngestAuditMessages": "true" if enabled else "false"}
-    raise DeploymentError("Instance %s is a Monitoring instance, which has no ingestion switch." % instance["name"])
+    """The setting that switches ingestion on or off with the key the instance's version reads (§1.7)."""
+    version = instance.get("version") or "6.19.2"
+    if instance["kind"] == "error" and parse_version(version) < parse_version(INGEST_ERRORS_SINCE):
+        # Older versions could only rename the queue to "!disable", which the documented replacement procedure
+        # does not rely on: it needs 4.33.0 everywhere.
+        raise DeploymentError(
+            "Instance %s runs ServiceControl %s; error ingestion can be paused from %s on "
+            "(ServiceControl/IngestErrorMessages). Upgrade it to %s or later first."
+            % (instance["name"], version, INGEST_ERRORS_SINCE, INGEST_ERRORS_SINCE)
+        )
+    switch = ingestion_switch(instance["kind"], version)
+    if switch is None:
+        raise DeploymentError("Instance %s is a Monitoring instance, which has no ingestion switch." % instance["name"])
+    if switch["on"] is None:
+        # The queue-name switch (4.x audit instances): "!disable" turns ingestion off; the name turns it on.
+        queue = instance["settings"].get(switch["key"]) or ("audit" if instance["kind"] == "audit" else "error")
+        return {switch["key"]: queue if enabled else switch["off"]}
+    return {switch["key"]: format_value(switch["on"] if enabled else switch["off"])}
 
 
 # -- checks before any change --------------------------------------------------------------------------
@@ -392,7 +392,7 @@ def container_environment(instance, transport, ravendb_url=None, license_text=No
     if connection_string is not None:
         environment[environment_name("%s/ConnectionString" % ns)] = connection_string
     if ravendb_url:
-        environment[environment_name("%s/RavenDBConnectionString" % ns)] = ravendb_url
+        environment[environment_name("%s/RavenDB/ConnectionString" % ns)] = ravendb_url
     if license_text:
         environment["PARTICULARSOFTWARE_LICENSE"] = license_text
     return environment

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils._settings import (
     KIND_NAMESPACES,
-    SHARED_NAMESPACES,
     effective_settings,
     environment_name,
     format_value,
+    validate_settings,
 )
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     TRANSPORT_TYPES,
@@ -100,14 +100,14 @@ def _check_instance(instance, index, problems):
     if not isinstance(settings, dict):
         problems.append("%s: 'settings' must be a mapping of ServiceControl setting keys to values." % label)
         return None
-    allowed = (KIND_NAMESPACES[kind], *SHARED_NAMESPACES)
-    for key in settings:
-        namespace = str(key).split("/", 1)[0] if "/" in str(key) else None
-        if namespace not in allowed:
-            problems.append(
-                "%s: setting '%s' does not belong to a %s instance; its keys start with %s."
-                % (label, key, kind, " or ".join("%s/" % n for n in allowed))
-            )
+    # What ServiceControl would refuse, before any change: keys it does not read (nearest ones suggested),
+    # unreadable or out-of-range values with its reason, settings the instance's version does not read yet
+    # (docs/reference/servicecontrol.md §1.2-§1.5, §1.7). Required settings are not demanded here: the
+    # installer, the image or the instance roles supply them.
+    setting_problems = validate_settings(kind, settings, instance.get("version"), check_required=False)
+    problems.extend("%s: %s" % (label, problem) for problem in setting_problems)
+    if setting_problems:
+        return None
     try:
         effective = effective_settings(kind, settings)
     except ValueError as exc:

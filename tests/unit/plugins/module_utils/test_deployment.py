@@ -119,6 +119,8 @@ def test_ingestion_switch_follows_the_version():
         d.ingestion_settings(error, False)
     _normalised, audit = instance("Particular.ServiceControl.Audit")
     assert d.ingestion_settings(audit, False) == {"ServiceControl.Audit/IngestAuditMessages": "false"}
+    audit["version"] = "6.4.0"  # before 6.5 the audit instance read the key in the ServiceControl namespace
+    assert d.ingestion_settings(audit, False) == {"ServiceControl/IngestAuditMessages": "false"}
     audit["version"] = "4.33.0"
     assert d.ingestion_settings(audit, False) == {"ServiceBus/AuditQueue": "!disable"}
     assert d.ingestion_settings(audit, True) == {"ServiceBus/AuditQueue": "audit"}
@@ -137,7 +139,7 @@ def test_container_definitions_database_setup_and_instance():
     assert env["SERVICECONTROL_AUDIT_TRANSPORTTYPE"] == "RabbitMQ.QuorumConventionalRouting"
     assert env["SERVICECONTROL_AUDIT_CONNECTIONSTRING"].endswith(SECRET)
     assert env["SERVICECONTROL_AUDIT_SERVICECONTROLQUEUEADDRESS"] == "Particular.ServiceControl"
-    assert env["SERVICECONTROL_AUDIT_RAVENDBCONNECTIONSTRING"] == "http://particular.servicecontrol.audit-db:8080"
+    assert env["SERVICECONTROL_AUDIT_RAVENDB_CONNECTIONSTRING"] == "http://particular.servicecontrol.audit-db:8080"
     assert not any(key.endswith(("_PORT", "_HOSTNAME", "_DBPATH")) for key in env)
     assert setup["env"] == env
 
@@ -148,7 +150,7 @@ def test_container_on_host_networking_talks_to_its_database_on_localhost():
         audit, normalised["transport"], {"type": "container", "network": "host", "ravendb_port": 8081}
     )
     assert containers["instance"]["network_mode"] == "host" and containers["instance"]["ports"] == []
-    assert containers["instance"]["env"]["SERVICECONTROL_AUDIT_RAVENDBCONNECTIONSTRING"] == "http://localhost:8081"
+    assert containers["instance"]["env"]["SERVICECONTROL_AUDIT_RAVENDB_CONNECTIONSTRING"] == "http://localhost:8081"
 
 
 def test_containers_need_a_full_version():
