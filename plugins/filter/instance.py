@@ -80,6 +80,7 @@ def _instance_plan(topology, name, ingestion=None):
         elif target_type == "container":
             plan["container"] = container_definitions(instance, transport, target)
             plan["container"]["engine"] = target.get("engine", "podman")
+            plan["container"]["remove_database"] = bool(target.get("remove_database", False))
         else:
             plan["lab"] = lab_definition(instance, transport, target)
         return plan

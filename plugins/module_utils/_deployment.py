@@ -55,13 +55,14 @@ CMDLETS = {
     ),
     "monitoring": ("New-MonitoringInstance", "Invoke-MonitoringInstanceUpgrade", "Remove-MonitoringInstance"),
 }
-#: Particular's images and the fixed port inside each container.
+#: Particular's images (fully qualified, so podman never has to resolve a short name; Particular also
+#: publishes them as ghcr.io/particular/...), and the fixed port inside each container.
 IMAGES = {
-    "error": "particular/servicecontrol",
-    "audit": "particular/servicecontrol-audit",
-    "monitoring": "particular/servicecontrol-monitoring",
+    "error": "docker.io/particular/servicecontrol",
+    "audit": "docker.io/particular/servicecontrol-audit",
+    "monitoring": "docker.io/particular/servicecontrol-monitoring",
 }
-RAVENDB_IMAGE = "particular/servicecontrol-ravendb"
+RAVENDB_IMAGE = "docker.io/particular/servicecontrol-ravendb"
 CONTAINER_PORTS = {"error": 33333, "audit": 44444, "monitoring": 33633}
 RAVENDB_PORT = 8080
 #: The RavenDB data volume path of the 6.x image (5.x used /opt/RavenDB/Server/RavenData).
@@ -424,10 +425,14 @@ def container_definitions(instance, transport, target=None):
         host = "localhost" if host_network else database
         port = int(target.get("ravendb_port") or RAVENDB_PORT) if host_network else RAVENDB_PORT
         ravendb_url = "http://%s:%d" % (host, port)
+        database_env = {}
+        if host_network and target.get("ravendb_port"):
+            # On the host's network the database must move off 8080 itself (a RavenDB server setting).
+            database_env["RAVEN_ServerUrl"] = "http://127.0.0.1:%d" % port
         definitions["database"] = _container(
             database,
             "%s:%s" % (RAVENDB_IMAGE, version),
-            env={},
+            env=database_env,
             ports=[]
             if host_network
             else (["%s:%d" % (target["ravendb_port"], RAVENDB_PORT)] if target.get("ravendb_port") else []),
@@ -435,6 +440,8 @@ def container_definitions(instance, transport, target=None):
             network=network,
         )
     environment = container_environment(instance, transport, ravendb_url, target.get("license"))
+    # Extra variables the operator gives for the container (a proxy, a lab-only port), never settings.
+    environment.update({str(k): str(v) for k, v in (target.get("environment") or {}).items()})
     image = "%s:%s" % (IMAGES[kind], version)
     port = int(target.get("port") or DEFAULT_PORTS[kind])
     ports = [] if host_network else ["%d:%d" % (port, CONTAINER_PORTS[kind])]

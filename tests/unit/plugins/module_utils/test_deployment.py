@@ -130,9 +130,9 @@ def test_container_definitions_database_setup_and_instance():
     normalised, audit = instance("Particular.ServiceControl.Audit")
     containers = d.container_definitions(audit, normalised["transport"])
     database, setup, main = containers["database"], containers["setup"], containers["instance"]
-    assert database["image"] == "particular/servicecontrol-ravendb:6.19.2"
+    assert database["image"] == "docker.io/particular/servicecontrol-ravendb:6.19.2"
     assert database["volumes"] == ["particular.servicecontrol.audit-db-data:/var/lib/ravendb/data"]
-    assert main["image"] == setup["image"] == "particular/servicecontrol-audit:6.19.2"
+    assert main["image"] == setup["image"] == "docker.io/particular/servicecontrol-audit:6.19.2"
     assert setup["command"] == ["--setup"] and "command" not in main
     assert main["ports"] == ["44444:44444"]
     env = main["env"]
