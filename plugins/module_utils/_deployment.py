@@ -361,6 +361,11 @@ def remote_changes(current, desired):
     }
 
 
+def remote_base_address(uri):
+    """How ServiceControl reports a remote: the configured api_uri with every ``/api`` removed (§2.2)."""
+    return str(uri or "").replace("/api", "").rstrip("/").lower()
+
+
 def remotes_of(settings, kind="error"):
     """The api_uri values of a RemoteInstances setting (JSON text or list)."""
     value = settings.get("ServiceControl/RemoteInstances") if kind == "error" else None
@@ -521,8 +526,8 @@ def verification_problems(instance, described):
                     queues.get("%s_log_queue" % prefix),
                 )
     if kind == "error" and settings.get("ServiceControl/RemoteInstances"):
-        wanted = sorted(uri.rstrip("/").lower() for uri in remotes_of(settings))
-        reported = sorted(str(r.get("api_uri", "")).rstrip("/").lower() for r in described.get("remotes") or [])
+        wanted = sorted(remote_base_address(uri) for uri in remotes_of(settings))
+        reported = sorted(remote_base_address(r.get("api_uri", "")) for r in described.get("remotes") or [])
         if wanted != reported:
             problems.append("%s: the remotes are %s, expected %s" % (name, reported, wanted))
     return problems

@@ -233,7 +233,7 @@ def test_verification_compares_what_the_instance_reports():
         "version": "6.19.2",
         "queues": {"error_queue": "error", "error_log_queue": "error_backup"},
         "forwarding": True,
-        "remotes": [{"api_uri": "http://sc1:44444/api/"}],
+        "remotes": [{"api_uri": "http://sc1:44444"}],  # ServiceControl reports it with every /api removed
     }
     assert d.verification_problems(error, described) == []
     described.update(forwarding=False, version="6.18.0", remotes=[])
