@@ -35,10 +35,16 @@ demo: venv collections ## THE main job on the embedded default: BC/DR on the lab
 setup: system-deps venv node_modules collections ## install everything the tests and the demo need
 
 .PHONY: system-deps
-system-deps: ## Debian packages: RabbitMQ (management plugin), PostgreSQL (idempotent)
-	@if ! dpkg -s rabbitmq-server postgresql-15 >/dev/null 2>&1; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server postgresql >/dev/null; \
+system-deps: ## Debian packages: RabbitMQ (management plugin), PostgreSQL, podman + runc + debootstrap (idempotent)
+	@if ! dpkg -s rabbitmq-server postgresql-15 podman runc debootstrap >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server postgresql \
+	    podman runc debootstrap >/dev/null; \
 	fi
+
+.PHONY: images
+images: venv ## the lab's stand-ins for Particular's images (podman; cached in .build/images; lab/README.md)
+	@$(VENV)/bin/python -m pip --version >/dev/null 2>&1 || VIRTUAL_ENV=$(VENV) uv pip install -q pip
+	@$(VENV)/bin/python -m lab.containers.build --output $(BUILD)/images
 
 venv: $(VENV)/.installed ## Python virtual environment from requirements/dev.txt (uv, pip fallback)
 $(VENV)/.installed: requirements/dev.txt
@@ -107,7 +113,7 @@ units: collections ## ansible-test units
 integration: collections ## ansible-test integration (needs `make services`); TARGET=name for one
 	@bash tests/write-integration-config.sh $(COLLECTION)/tests/integration/integration_config.yml
 	@cd $(COLLECTION) && ansible-test integration --python 3.11 --local $(TARGET)
-molecule: collections ## molecule scenarios (extensions/molecule; no containers, localhost)
+molecule: collections ## molecule scenarios (extensions/molecule: localhost, and podman with `make images`)
 	@cd $(COLLECTION) && molecule test --all
 
 pytest: collections ## plain pytest: lab tests and functional tests

@@ -26,12 +26,16 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DEFAULT_VERSION = "6.19.2"
 VERSION_ENV = "LAB_SERVICECONTROL_VERSION"
 #: Lab-only: seconds between retry-batch processing rounds. ServiceControl fixes this at 30 s
 #: (``ProcessRetryBatchesFrequency``); tests shorten it.
 RETRY_FREQUENCY_ENV = "LAB_PROCESS_RETRY_BATCHES_FREQUENCY"
+#: Lab-only: the port a containerised instance listens on instead of its fixed in-container port. It stands
+#: for a published port (``-p PORT:33333``), which host networking (the only kind here) cannot give.
+CONTAINER_PORT_ENV = "LAB_CONTAINER_PORT"
 ERROR_NS = "ServiceControl"
 AUDIT_NS = "ServiceControl.Audit"
 MONITORING_NS = "Monitoring"
@@ -300,6 +304,11 @@ class InstanceSettings:
     maximum_concurrency_level: int | None
     retry_batch_frequency: float = 30.0
     sources: dict[str, str] = field(default_factory=dict)
+    #: ``RavenDB/ConnectionString``: an external RavenDB (the lab's stand-in, lab/ravendb.py); None = local store.
+    ravendb_connection_string: str | None = None
+    ravendb_database_name: str = "primary"
+    #: CORS, expiry, editing and the lab's knobs (lab.settings_features.FeatureSettings), set by load_settings.
+    features: Any = None
 
     @property
     def root_url(self) -> str:
@@ -396,12 +405,32 @@ def _common(reader: SettingsReader, kind: str, namespace: str, default_name: str
         "validate_config": reader.read_bool(namespace, "ValidateConfig", True),
         "maximum_concurrency_level": reader.read_int(namespace, "MaximumConcurrencyLevel"),
         "retry_batch_frequency": float(reader.environ.get(RETRY_FREQUENCY_ENV, "30")),
+        **_ravendb(reader, kind, namespace),
+    }
+
+
+def _ravendb(reader: SettingsReader, kind: str, namespace: str) -> dict:
+    """``RavenDB/ConnectionString`` and ``RavenDB/DatabaseName`` (``RAVENDB_CONNECTIONSTRING`` in containers).
+
+    5.0+ both kinds (RavenPersistenceConfiguration); 4.x only the Audit instance, as ``RavenDB5/...``.
+    Database names default to ``primary`` (Error) and ``audit`` (Audit)."""
+    if reader.version >= (5, 0, 0):
+        prefix = "RavenDB"
+    elif kind == "audit":
+        prefix = "RavenDB5"
+    else:
+        return {}
+    return {
+        "ravendb_connection_string": reader.read_str(namespace, prefix + "/ConnectionString") or None,
+        "ravendb_database_name": reader.read_str(
+            namespace, prefix + "/DatabaseName", "primary" if kind == "error" else "audit"
+        ),
     }
 
 
 def _host_and_port(reader: SettingsReader, namespace: str, default_port: int) -> tuple[str, int]:
     if reader.in_container:
-        return "*", default_port
+        return "*", int(reader.environ.get(CONTAINER_PORT_ENV) or default_port)
     port = reader.read_int(namespace, "Port", default_port)
     host = reader.read_str(namespace, "Hostname", "localhost")
     return host, port
@@ -580,6 +609,9 @@ def load_audit_settings(reader: SettingsReader) -> AuditSettings:
             "TimeToRestartAuditIngestionAfterFailure setting is invalid, please make sure it is a TimeSpan.",
         ),
     ) or dt.timedelta(seconds=60)
+    if version >= (5, 0, 0) and common.get("ravendb_connection_string") and common["db_path"] is not None:
+        # RavenPersistenceConfiguration.GetDatabaseConfiguration (InvalidOperationException).
+        raise SettingsError("RavenDB/ConnectionString and DbPath cannot be specified at the same time.")
     settings = AuditSettings(
         **common,
         host_name=host,
@@ -599,10 +631,15 @@ def load_audit_settings(reader: SettingsReader) -> AuditSettings:
 
 
 def load_settings(kind: str, config_path: str | None = None, environ: dict[str, str] | None = None):
-    """Resolve and validate the settings of an ``error`` or ``audit`` instance; raises SettingsError."""
+    """Resolve and validate the settings of an ``error``, ``audit`` or ``monitoring`` instance (the last two
+    kinds' extras: lab.settings_features, lab.settings_monitoring); raises SettingsError."""
+    from lab.settings_features import load_features  # noqa: PLC0415 - they build on this module
+    from lab.settings_monitoring import load_monitoring_settings  # noqa: PLC0415
+
     reader = SettingsReader(ConfigFile.load(config_path), environ)
-    if kind == "error":
-        return load_error_settings(reader)
-    if kind == "audit":
-        return load_audit_settings(reader)
-    raise SettingsError("Unknown instance kind %r: use error or audit." % kind)
+    loaders = {"error": load_error_settings, "audit": load_audit_settings, "monitoring": load_monitoring_settings}
+    if kind not in loaders:
+        raise SettingsError("Unknown instance kind %r: use error, audit or monitoring." % kind)
+    settings = loaders[kind](reader)
+    settings.features = load_features(reader, kind)
+    return settings

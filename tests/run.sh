@@ -4,7 +4,8 @@
 # 1. installs what is missing (Debian packages, the pinned venv, Azurite, dependency collections);
 # 2. starts the real services on loopback (tests/services.sh), overlapping their boot with lint;
 # 3. runs ruff, ansible-lint, ansible-test sanity, ansible-test units, ansible-test integration, molecule,
-#    then plain pytest last (lab and functional tests), so pytest's summary line closes the log;
+#    with the lab's container images built (make images) before molecule, then plain pytest last (lab and
+#    functional tests), so pytest's summary line closes the log;
 # 4. stops only what it started, whatever happened, and exits non-zero if any stage failed.
 #
 # Under CI=true an unreachable service fails the run; stages never skip silently.
@@ -101,5 +102,8 @@ stage services check_services
 stage sanity make -s sanity
 stage units make -s units
 stage integration make -s integration
+# The lab's container images (podman), which molecule (instance_podman) and pytest run; cached, so a warm
+# run takes seconds.
+stage images make -s images
 stage molecule make -s molecule
 stage pytest make -s pytest

@@ -13,7 +13,8 @@ from lab.instance.api import AuditApi, ErrorApi, remote_checker
 from lab.instance.audit import AuditInstance
 from lab.instance.error import ErrorInstance
 from lab.instance.http import ApiServer
-from lab.instance.store import DocumentStore, default_db_path
+from lab.instance.monitoring import MonitoringApi, MonitoringInstance, metrics_queue_address
+from lab.instance.store import DocumentStore, open_store
 from lab.settings import AuditSettings, ErrorSettings, SettingsError
 from lab.transports import open_lab_transport
 
@@ -43,9 +44,17 @@ class LabInstance:
         self.server: ApiServer | None = None
         self._remote_stop = threading.Event()
 
-    def setup(self) -> list[str]:
-        """``--setup``: create the queues; returns their names."""
-        engine_type = ErrorInstance if self.settings.kind == "error" else AuditInstance
+    def setup(self, create_queues: bool = True) -> list[str]:
+        """``--setup``: create the queues; returns their names (none with ``--skip-queue-creation``).
+
+        With an external RavenDB the database is created first, as ServiceControl's setup starts persistence
+        before it provisions the queues (an unreachable server fails the setup)."""
+        if self.settings.ravendb_connection_string:
+            open_store(self.settings).close()
+        if not create_queues:
+            log.info("Skipping queue creation")
+            return []
+        engine_type = {"error": ErrorInstance, "audit": AuditInstance}.get(self.settings.kind, MonitoringInstance)
         engine = engine_type(self.settings, self.transport_factory, store=None)  # type: ignore[arg-type]
         try:
             return engine.setup()
@@ -59,12 +68,15 @@ class LabInstance:
         threading.Thread(target=self.stop, name="stop", daemon=True).start()
 
     def start(self) -> None:
-        db_path = self.settings.db_path or str(default_db_path(self.settings.instance_name))
-        self.store = DocumentStore(db_path)
-        if self.settings.kind == "error":
+        if self.settings.kind == "monitoring":  # nothing persisted
+            self.engine = MonitoringInstance(self.settings, self.transport_factory, None, on_fatal=self._on_fatal)
+            self.api = MonitoringApi(self.engine, metrics_queue_address(self.transport_factory, self.settings))
+        elif self.settings.kind == "error":
+            self.store = open_store(self.settings)
             self.engine = ErrorInstance(self.settings, self.transport_factory, self.store, on_fatal=self._on_fatal)
             self.api = ErrorApi(self.engine)
         else:
+            self.store = open_store(self.settings)
             self.engine = AuditInstance(self.settings, self.transport_factory, self.store, on_fatal=self._on_fatal)
             self.api = AuditApi(self.engine)
         self.server = ApiServer(
@@ -90,7 +102,7 @@ class LabInstance:
         host = self.settings.host_name
         host = "localhost" if host in ("*", "+", "") else host
         port = self.server.port if self.server else self.settings.port
-        return "http://%s:%s/api" % (host, port)
+        return "http://%s:%s%s" % (host, port, "" if self.settings.kind == "monitoring" else "/api")
 
     def stop(self) -> None:
         if self.stopped.is_set():

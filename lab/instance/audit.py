@@ -7,7 +7,6 @@ DetectSuccessfulRetries). The audit instance's input queue exists but is not con
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import threading
@@ -15,6 +14,8 @@ import uuid
 from collections.abc import Callable
 
 from lab.instance import common as c
+from lab.instance.audit_checks import AuditCustomChecks
+from lab.instance.retention import ExpirySweeper, expire_after
 from lab.instance.runtime import (
     IngestionPump,
     IngestionWatchdog,
@@ -32,7 +33,6 @@ log = logging.getLogger("lab.instance.audit")
 PROCESSED_MESSAGES = "ProcessedMessages"
 SAGA_SNAPSHOTS = "SagaSnapshots"
 FAILED_IMPORTS = "FailedAuditImports"
-KNOWN_ENDPOINTS = "KnownEndpoints"
 SAGA_UPDATED = "ServiceControl.SagaAudit.SagaUpdatedMessage"
 REGISTER_NEW_ENDPOINT = "ServiceControl.Contracts.EndpointControl.RegisterNewEndpoint"
 
@@ -49,6 +49,11 @@ class AuditInstance(InstanceEngine):
         on_fatal: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(settings, transport_factory, store, on_fatal)
+        features = settings.features
+        #: AuditRetentionPeriod as the lab's retention clock measures it: every processed message expires then.
+        self.retention = features.scaled(settings.audit_retention_period)
+        self.expiry = ExpirySweeper(store, (PROCESSED_MESSAGES, SAGA_SNAPSHOTS), features.expiration_process_timer)
+        self.checks = AuditCustomChecks(settings, transport_factory, store, self)
         self._known_instances: set[str] = set()
         self.ingestion_errors: list[str] = []
         self.pump = IngestionPump(
@@ -74,6 +79,8 @@ class AuditInstance(InstanceEngine):
         return self.pump.running
 
     def start(self) -> None:
+        self.expiry.start()
+        self.checks.start()
         if not self.settings.ingest_audit_messages:
             log.info("Audit ingestion disabled")
             return
@@ -81,6 +88,11 @@ class AuditInstance(InstanceEngine):
 
     def stop(self) -> None:
         self.pump.shutdown()
+        self.checks.stop()
+        self.expiry.stop()
+
+    def failed_import_count(self) -> int:
+        return self.store.count(FAILED_IMPORTS)
 
     # ------------------------------------------------------------------ ingestion
 
@@ -99,14 +111,18 @@ class AuditInstance(InstanceEngine):
         return to_forward, errors
 
     def _store_failed_import(self, message: LabMessage, exc: Exception) -> None:
+        # FailedAuditImport: the transport message (id, headers, body) and why it failed.
         import_id, document = failed_import(message, str(exc))
         self.store.put(FAILED_IMPORTS, import_id, document)
+        self.store.put_body("%s/%s" % (FAILED_IMPORTS, import_id), message.body or b"")
 
     def _process(self, transport: LabTransport, message: LabMessage) -> str:
         headers = dict(message.headers)
         if headers.get(c.ENCLOSED_TYPES) == SAGA_UPDATED:
-            snapshot = json.loads(message.body.decode("utf-8"))
-            self.store.put(SAGA_SNAPSHOTS, str(uuid.uuid4()), snapshot)
+            snapshot_id = str(uuid.uuid4())
+            snapshot = {"id": snapshot_id, "message": json.loads(message.body.decode("utf-8"))}
+            expire_after(snapshot, self.retention)
+            self.store.put(SAGA_SNAPSHOTS, snapshot_id, snapshot)
             return "SagaSnapshot"
         message_id = headers.get(c.MESSAGE_ID) or c.deterministic_guid(message.native_id)
         metadata: dict = {"MessageId": message_id, "MessageIntent": c.message_intent(headers)}
@@ -136,25 +152,26 @@ class AuditInstance(InstanceEngine):
             )
         else:
             processing_id = str(uuid.uuid4())
-        metadata["ContentLength"] = len(message.body or b"")
-        metadata["BodyUrl"] = "/messages/%s/body" % message_id
+        # ProcessedMessage: the id is "ProcessedMessages-<ProcessingStarted ticks, else now>-<processing id>"; the
+        # body is an attachment of that document, linked from BodyUrl only when there is a body.
+        started = c.parse_wire(headers.get(c.PROCESSING_STARTED)) or c.utcnow()
+        doc_id = "ProcessedMessages-%d-%s" % (c.dotnet_ticks(started), processing_id)
+        body = message.body or b""
+        metadata["ContentLength"] = len(body)
+        if body:
+            metadata["BodyUrl"] = "/messages/%s/body" % doc_id
         processed_at = c.parse_wire(headers.get(c.PROCESSING_ENDED)) or c.utcnow()
-        self.store.put(
-            PROCESSED_MESSAGES,
-            processing_id,
-            {
-                "id": processing_id,
-                "unique_message_id": unique_id,
-                "message_metadata": metadata,
-                "headers": headers,
-                "processed_at": c.json_date(processed_at),
-            },
-        )
-        if len(message.body or b"") <= self.settings.max_body_size_to_store:
-            self.store.put_body(message_id, message.body or b"")
-        for endpoint in (sending, receiving):
-            if endpoint:
-                self.store.put(KNOWN_ENDPOINTS, c.deterministic_guid(endpoint["name"], endpoint["host_id"]), endpoint)
+        document = {
+            "id": doc_id,
+            "unique_message_id": unique_id,
+            "message_metadata": metadata,
+            "headers": headers,
+            "processed_at": c.json_date(processed_at),
+        }
+        expire_after(document, self.retention)
+        self.store.put(PROCESSED_MESSAGES, doc_id, document)
+        if body and len(body) <= self.settings.max_body_size_to_store:
+            self.store.put_body(doc_id, body)
         return "ProcessedMessage"
 
     def _detect_new_endpoints(self, metadata: dict, sending: dict | None, receiving: dict | None) -> list[dict]:
@@ -188,6 +205,9 @@ class AuditInstance(InstanceEngine):
 
     def processed_messages(self) -> list[dict]:
         return self.store.all(PROCESSED_MESSAGES)
+
+    def saga_snapshots(self) -> list[dict]:
+        return [doc["message"] for doc in self.store.all(SAGA_SNAPSHOTS) if "message" in doc]
 
 
 def _processing_statistics(headers: dict[str, str], metadata: dict) -> None:
@@ -225,14 +245,48 @@ def audit_messages_view(doc: dict) -> dict:
     return c.build_messages_view(doc["unique_message_id"], metadata, doc["headers"], doc["processed_at"], status)
 
 
-def audit_counts(docs: list[dict], endpoint: str) -> list[dict]:
-    """/api/endpoints/{endpoint}/audit-count: processed messages per UTC day."""
-    days: dict[str, int] = {}
-    for doc in docs:
-        receiving = doc["message_metadata"].get("ReceivingEndpoint") or {}
-        if receiving.get("name") != endpoint:
-            continue
-        day = c.parse_iso(doc["processed_at"]).date()
-        key = c.json_date(dt.datetime(day.year, day.month, day.day, tzinfo=c.UTC))
-        days[key] = days.get(key, 0) + 1
-    return [{"utc_date": key, "count": count} for key, count in sorted(days.items())]
+def _saga_change(message: dict) -> dict:
+    """SagaSnapshotFactory.Create, as a SagaStateChange (the SagaDetailsIndex map)."""
+    status = "completed" if message.get("IsCompleted") else ("new" if message.get("IsNew") else "updated")
+    initiator = message.get("Initiator") or {}
+    outgoing: dict[str, dict] = {}
+    for item in message.get("ResultingMessages") or []:
+        outgoing[item.get("ResultingMessageId")] = c.compact(
+            delivery_delay=item.get("DeliveryDelay"),
+            destination=item.get("Destination"),
+            deliver_at=_date(item.get("DeliveryAt")),
+            message_id=item.get("ResultingMessageId"),
+            time_sent=_date(item.get("TimeSent")),
+            message_type=item.get("MessageType"),
+            intent=item.get("Intent"),
+        )
+    return c.compact(
+        start_time=_date(message.get("StartTime")),
+        finish_time=_date(message.get("FinishTime")),
+        status=status,
+        state_after_change=message.get("SagaState"),
+        initiating_message=c.compact(
+            message_id=initiator.get("InitiatingMessageId"),
+            is_saga_timeout_message=bool(initiator.get("IsSagaTimeoutMessage", False)),
+            originating_endpoint=initiator.get("OriginatingEndpoint"),
+            originating_machine=initiator.get("OriginatingMachine"),
+            time_sent=_date(initiator.get("TimeSent")),
+            message_type=initiator.get("MessageType"),
+            intent=initiator.get("Intent"),
+        ),
+        outgoing_messages=list(outgoing.values()),
+        endpoint=message.get("Endpoint"),
+    )
+
+
+def _date(value: str | None) -> str | None:
+    return c.json_date(c.parse_iso(value)) if value else None
+
+
+def saga_history(snapshots: list[dict], saga_id: str) -> dict | None:
+    """SagaDetailsIndex's reduce for one saga: its changes, newest first (at most 50000), or None."""
+    mine = [m for m in snapshots if str(m.get("SagaId", "")).lower() == saga_id]
+    if not mine:
+        return None
+    changes = sorted((_saga_change(m) for m in mine), key=lambda ch: ch.get("finish_time") or "", reverse=True)
+    return {"id": saga_id, "saga_id": saga_id, "saga_type": mine[0].get("SagaType"), "changes": changes[:50000]}

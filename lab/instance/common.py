@@ -15,6 +15,9 @@ from typing import Any
 
 UTC = dt.timezone.utc
 EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+#: The key under which a stored document keeps its expiry time (RavenDB: the ``@expires`` metadata), see
+#: lab.instance.retention.
+EXPIRES = "@expires"
 
 # NServiceBus header names.
 MESSAGE_ID = "NServiceBus.MessageId"
@@ -70,6 +73,12 @@ def deterministic_guid(*parts: str | None) -> str:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(UTC)
+
+
+def dotnet_ticks(value: dt.datetime) -> int:
+    """DateTime.Ticks: 100-nanosecond intervals since 0001-01-01 (UTC)."""
+    delta = value.astimezone(UTC) - dt.datetime(1, 1, 1, tzinfo=UTC)
+    return (delta.days * 86400 + delta.seconds) * 10_000_000 + delta.microseconds * 10
 
 
 def to_wire(value: dt.datetime) -> str:

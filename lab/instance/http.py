@@ -4,7 +4,10 @@ Conventions (docs/reference/servicecontrol.md §2.1, ServiceControl 6.19.2 WebAp
 - ``X-Particular-Version`` on every response;
 - JSON bodies ``application/json; charset=utf-8``, snake_case, enums camelCase, nulls omitted;
 - ``ETag`` on list results, and a 2xx answer becomes ``304 Not Modified`` when ``If-None-Match`` holds it;
-- a path that exists with another verb answers 405, an unknown path 404.
+- a path that exists with another verb answers 405 (with ``Allow``), an unknown path 404; neither carries
+  ``X-Particular-Version``, which ServiceControl's result filters add to controller results only;
+- the instance kind's ``Conventions``: CORS and the request id (lab.instance.cors), and the result filters'
+  headers (``Cache-Control``, ``Vary``).
 
 Authentication is not emulated: every route is anonymous (as ServiceControl with Authentication.Enabled=false).
 """
@@ -12,6 +15,7 @@ Authentication is not emulated: every route is anonymous (as ServiceControl with
 from __future__ import annotations
 
 import json
+import keyword
 import logging
 import re
 import threading
@@ -22,14 +26,34 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from lab.instance import common as c
+from lab.instance import cors as cors_rules
+from lab.settings_features import CorsSettings
 
 log = logging.getLogger("lab.instance.http")
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, message: str = "") -> None:
+    def __init__(self, status: int, message: str = "", allow: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.status = status
+        #: The methods a 405 names in ``Allow``.
+        self.allow = allow
+
+
+class RouteMiss(HttpError):
+    """No route for the request (404) or not with this verb (405): answered by routing, not by a controller."""
+
+
+@dataclass
+class Conventions:
+    """What an instance kind's middleware and MVC result filters add to its responses."""
+
+    cors: CorsSettings | None = None
+    #: ``Request-Id`` on every response (6.18+).
+    request_ids: bool = False
+    #: Headers the result filters set on controller results when absent (CachingHttpHandler); a value may be
+    #: a function returning it.
+    result_headers: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass
@@ -90,6 +114,13 @@ def route_precedence(template: str) -> tuple[int, ...]:
     return tuple(key)
 
 
+def python_name(parameter: str) -> str:
+    """The keyword a handler receives a route parameter as: ServiceControl's camelCase name in snake_case
+    (``failedMessageId`` -> ``failed_message_id``), ``from`` as ``from_``."""
+    name = re.sub(r"(?<!^)(?=[A-Z])", "_", parameter).lower()
+    return name + "_" if keyword.iskeyword(name) else name
+
+
 class Router:
     """Routes by method and path. As in ASP.NET Core, the more specific template wins whatever the order the
     routes were added in (``route_precedence``; equal ones keep their order), so controllers can add theirs
@@ -97,6 +128,9 @@ class Router:
 
     def __init__(self) -> None:
         self._routes: list[tuple[tuple[int, ...], tuple[str, ...], re.Pattern, Handler]] = []
+        #: (methods, template) in the order added, for the routes manifest (api/my/routes).
+        self.templates: list[tuple[str, str]] = []
+        self.conventions = Conventions()
 
     def add(self, methods: str, template: str, handler: Handler) -> None:
         """``template`` like ``/api/errors/{id}`` (a parameter matches one non-empty path segment, or
@@ -114,6 +148,7 @@ class Router:
             else:
                 pattern += re.escape(part)
         route = (route_precedence(template), tuple(methods.split(",")), re.compile("^" + pattern + "/?$"), handler)
+        self.templates.append((methods, template))
         self._routes.append(route)
         self._routes.sort(key=lambda r: r[0])  # stable: equal precedence keeps the order of adding
 
@@ -124,12 +159,14 @@ class Router:
             if not match:
                 continue
             if method in methods:
-                params = {k: urllib.parse.unquote(v) for k, v in match.groupdict().items() if v is not None}
+                params = {
+                    python_name(k): urllib.parse.unquote(v) for k, v in match.groupdict().items() if v is not None
+                }
                 return handler, params
             allowed.extend(methods)
         if allowed:
-            raise HttpError(405)
-        raise HttpError(404)
+            raise RouteMiss(405, allow=tuple(dict.fromkeys(allowed)))
+        raise RouteMiss(404)
 
 
 def paging(request: Request) -> tuple[int, int]:
@@ -243,6 +280,10 @@ class ApiServer:
                 log.debug("%s " + fmt, self.address_string(), *args)
 
             def _serve(self) -> None:
+                # One handler object per connection: its id and request count make the request ids.
+                if not hasattr(self, "connection_id"):
+                    self.connection_id, self.requests = cors_rules.connection_id(), 0
+                self.requests += 1
                 server_self.handle(self)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
@@ -273,17 +314,46 @@ class ApiServer:
             headers={k.lower(): v for k, v in handler.headers.items()},
             body=body,
         )
+        conventions = self.router.conventions
+        if conventions.cors is not None and cors_rules.is_preflight(request.method, request.headers):
+            # The CORS middleware answers every preflight itself, before routing.
+            preflight = Response(204, None, cors_rules.preflight_headers(conventions.cors, request.headers))
+            self._write(handler, request, preflight, controller_result=False)
+            return
+        controller_result = True
         try:
             route, params = self.router.resolve(request.method, request.path)
             response = route(request, **params)
+        except RouteMiss as exc:
+            controller_result = False
+            response = Response(exc.status, None, [("Allow", ", ".join(exc.allow))] if exc.allow else [])
         except HttpError as exc:
+            # An unhandled exception's 500 comes from the host, not from a controller result.
+            controller_result = exc.status != 500
             response = Response(exc.status, {"message": str(exc)} if str(exc) else None)
         except Exception as exc:
             log.exception("Unhandled error for %s %s", request.method, request.path)
+            controller_result = False
             response = Response(500, {"message": str(exc)})
-        self._write(handler, request, response)
+        self._write(handler, request, response, controller_result)
 
-    def _write(self, handler: BaseHTTPRequestHandler, request: Request, response: Response) -> None:
+    def _conventional_headers(self, handler, request: Request, response: Response, controller_result: bool):
+        conventions = self.router.conventions
+        headers: list[tuple[str, str]] = []
+        if controller_result:
+            headers.append(("X-Particular-Version", self.version))
+            headers += [
+                (k, v() if callable(v) else v) for k, v in conventions.result_headers if response.header(k) is None
+            ]
+        if conventions.cors is not None and not cors_rules.is_preflight(request.method, request.headers):
+            headers += cors_rules.response_headers(conventions.cors, request.headers)
+        if conventions.request_ids and response.header("Request-Id") is None:
+            headers.append(("Request-Id", cors_rules.request_id(handler.connection_id, handler.requests)))
+        return headers
+
+    def _write(
+        self, handler: BaseHTTPRequestHandler, request: Request, response: Response, controller_result: bool = True
+    ) -> None:
         etag = response.header("ETag")
         if etag and 200 <= response.status <= 299:
             wanted = [v.strip() for v in request.headers.get("if-none-match", "").split(",") if v.strip()]
@@ -295,8 +365,12 @@ class ApiServer:
         elif response.body is not None:
             payload = c.dumps(response.body)
         handler.send_response(response.status)
-        handler.send_header("X-Particular-Version", self.version)
-        for name, value in response.headers:
+        conventional = self._conventional_headers(handler, request, response, controller_result)
+        for name, value in conventional:
+            handler.send_header(name, value)
+        # The CORS middleware sets its exposed headers over what a controller set (ApplyResult).
+        replaced = {name.lower() for name, _value in conventional if name.lower().startswith("access-control-")}
+        for name, value in [h for h in response.headers if h[0].lower() not in replaced]:
             handler.send_header(name, value)
         if payload or response.status == 200:
             handler.send_header("Content-Type", response.content_type)

@@ -72,7 +72,7 @@ def command_message(type_name: str, payload: dict, sender: str, extra_headers: d
         c.TIME_SENT: c.to_wire(c.utcnow()),
     }
     headers.update(extra_headers or {})
-    return LabMessage(headers=headers, body=json.dumps(payload).encode("utf-8"))
+    return LabMessage(headers=headers, body=json.dumps(payload, separators=(",", ":")).encode("utf-8"))
 
 
 class Sender:

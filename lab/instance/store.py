@@ -23,7 +23,35 @@ def default_db_path(instance_name: str) -> Path:
     return Path(base) / "servicecontrol-lab" / instance_name / "DB"
 
 
-class DocumentStore:
+def open_store(settings):
+    """The instance's store: the RavenDB stand-in when ``RavenDB/ConnectionString`` is set, else local SQLite."""
+    db_path = settings.db_path or str(default_db_path(settings.instance_name))
+    if settings.ravendb_connection_string:
+        from lab.instance.ravendb_store import RavenDocumentStore  # noqa: PLC0415 - only with an external store
+
+        return RavenDocumentStore.open(
+            settings.ravendb_connection_string, settings.ravendb_database_name, db_path, settings.version
+        )
+    return DocumentStore(db_path)
+
+
+class ReadModifyWrite:
+    """``update`` for a store built on ``get``/``put`` under one re-entrant ``_lock`` (both stores are)."""
+
+    _lock: threading.RLock
+
+    def update(self, collection: str, doc_id: str, change) -> dict | None:
+        """Read-modify-write one document atomically; ``change(doc)`` edits it in place (or returns False to skip)."""
+        with self._lock:
+            doc = self.get(collection, doc_id)  # type: ignore[attr-defined]
+            if doc is None:
+                return None
+            if change(doc) is not False:
+                self.put(collection, doc_id, doc)  # type: ignore[attr-defined]
+            return doc
+
+
+class DocumentStore(ReadModifyWrite):
     """A small, thread-safe document store (collection, id) -> JSON document, plus bodies."""
 
     def __init__(self, db_path: str | os.PathLike) -> None:
@@ -72,16 +100,6 @@ class DocumentStore:
     def count(self, collection: str) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM documents WHERE collection = ?", (collection,)).fetchone()[0]
-
-    def update(self, collection: str, doc_id: str, change) -> dict | None:
-        """Read-modify-write one document atomically; ``change(doc)`` edits it in place (or returns False to skip)."""
-        with self._lock:
-            doc = self.get(collection, doc_id)
-            if doc is None:
-                return None
-            if change(doc) is not False:
-                self.put(collection, doc_id, doc)
-            return doc
 
     def transaction(self) -> Iterator[None]:
         return _Transaction(self)

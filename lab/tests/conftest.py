@@ -95,3 +95,29 @@ def lab_broker(request, tmp_path):
     if request.param == "LearningTransport":
         return Broker("LearningTransport", str(tmp_path / "learning"), suffix)
     return Broker(request.param, request.getfixturevalue("rabbitmq_connection_string"), suffix)
+
+
+@pytest.fixture
+def apis(tmp_path):
+    """The Error and Audit instances' APIs (route tables, no server, no store), for the route-table tests."""
+    from lab.instance.api import AuditApi, ErrorApi
+    from lab.instance.audit import AuditInstance
+    from lab.instance.error import ErrorInstance
+    from lab.settings import load_settings
+    from lab.transports import open_lab_transport
+
+    environ = {
+        "TRANSPORTTYPE": "LearningTransport",
+        "CONNECTIONSTRING": str(tmp_path / "lt"),
+        "SERVICECONTROL_FORWARDERRORMESSAGES": "false",
+        "SERVICECONTROL_ERRORRETENTIONPERIOD": "15",
+    }
+
+    def factory():
+        return open_lab_transport("LearningTransport", str(tmp_path / "lt"))
+
+    error = ErrorInstance(load_settings("error", None, environ), factory, store=None)
+    try:
+        yield ErrorApi(error), AuditApi(AuditInstance(load_settings("audit", None, environ), factory, store=None))
+    finally:
+        error.sender.close()

@@ -179,6 +179,16 @@ def base_environ(kind: str, broker: Broker, db_path: str, **settings: str) -> di
                 "SERVICEBUS_ERRORQUEUE": broker.name("error"),
             }
         )
+    elif kind == "monitoring":
+        env.update(
+            {
+                "MONITORING_HTTPHOSTNAME": "localhost",
+                "MONITORING_HTTPPORT": "0",
+                "MONITORING_INSTANCENAME": broker.name("Particular.Monitoring"),
+                "MONITORING_ERRORQUEUE": broker.name("error"),
+                "MONITORING_SERVICECONTROLTHROUGHPUTDATAQUEUE": broker.name("ServiceControl.ThroughputData"),
+            }
+        )
     else:
         env.update(
             {

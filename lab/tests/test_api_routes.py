@@ -3,40 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from lab.instance.api import AuditApi, ErrorApi
 from lab.instance.api.controller import router_for
-from lab.instance.audit import AuditInstance
-from lab.instance.error import ErrorInstance
 from lab.instance.http import HttpError, Router
-from lab.settings import load_settings
-from lab.transports import open_lab_transport
 
 PARAMETER_VALUES = ("x", "id", "groups", "search", "retry", "errors", "known", "a...b")
-
-
-@pytest.fixture
-def apis(tmp_path: Path):
-    environ = {
-        "TRANSPORTTYPE": "LearningTransport",
-        "CONNECTIONSTRING": str(tmp_path / "lt"),
-        "SERVICECONTROL_FORWARDERRORMESSAGES": "false",
-        "SERVICECONTROL_ERRORRETENTIONPERIOD": "15",
-    }
-    error_settings = load_settings("error", None, environ)
-    audit_settings = load_settings("audit", None, environ)
-
-    def factory():
-        return open_lab_transport("LearningTransport", str(tmp_path / "lt"))
-
-    error = ErrorInstance(error_settings, factory, store=None)
-    try:
-        yield ErrorApi(error), AuditApi(AuditInstance(audit_settings, factory, store=None))
-    finally:
-        error.sender.close()
 
 
 def _probes(api) -> list[str]:

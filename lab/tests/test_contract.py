@@ -28,7 +28,7 @@ ROOT_FIELDS = {
 FAILED_MESSAGE_VIEW_FIELDS = {
     "id", "message_id", "message_type", "is_system_message", "time_sent", "time_of_failure", "last_modified",
     "exception", "number_of_processing_attempts", "status", "sending_endpoint", "receiving_endpoint", "queue_address",
-    "edited",
+    "edited", "edit_of",
 }  # fmt: skip
 EXCEPTION_FIELDS = {"exception_type", "message", "source", "stack_trace"}
 ENDPOINT_DETAILS_FIELDS = {"name", "host_id", "host"}
@@ -66,12 +66,34 @@ AUDIT_CONFIGURATION = {
     "plugins": set(),
 }
 
+# §2.2, §2.3, §2.8, §2.9, §2.13.
+LICENSE_FIELDS = {
+    "trial_license", "edition", "registered_to", "upgrade_protection_expiration", "expiration_date", "status",
+    "products", "has_endpoint_metadata", "license_type", "instance_name", "license_status", "license_extension_url",
+}  # fmt: skip
+EVENT_LOG_FIELDS = {"id", "description", "severity", "raised_at", "related_to", "category", "event_type"}
+KNOWN_ENDPOINT_FIELDS = {"id", "endpoint_details", "host_display_name"}
+CONNECTION_TEST_FIELDS = {
+    "transport", "audit_connection_result", "monitoring_connection_result", "broker_connection_result"
+}  # fmt: skip
+AUDIT_ROOT_FIELDS = {
+    "description", "name", "known_endpoints_url", "message_search_url", "endpoints_message_search_url",
+    "endpoints_messages_url", "audit_count_url", "configuration",
+}  # fmt: skip
+NO_SUCH_SAGA = "/api/sagas/1d7ac4e2-66b4-4be8-9d57-5ea4b1a1b001"
+AUTHENTICATION = ("object", {"enabled", "role_based_authorization_enabled"})
+REPORT_STATE = ("object", {"transport", "report_can_be_generated", "reason"})
+SETTINGS_INFO = ("object", {"service_control_settings", "monitoring_settings", "broker_settings"})
+EDIT_CONFIG = ("object", {"enabled", "sensitive_headers", "locked_headers"})
+
 DAY_RANGE = "2020-01-01T00:00:00Z...2020-01-02T00:00:00Z"
 QUEUE_RANGE = {"queueaddress": "{queue}", "from": "2020-01-01T00:00:00Z", "to": "2020-01-02T00:00:00Z"}
 NONE: set = set()
 EMPTY = ("empty", NONE)
 ANY = ("any", NONE)
 LIST = ("list", NONE)
+
+MERGED_VIEWS = ("items", MESSAGES_VIEW_FIELDS | {"instance_id"})
 
 # (verb, path, json body, status, headers that must be present, top-level fields or item fields)
 FAILED_VIEWS = ("items", FAILED_MESSAGE_VIEW_FIELDS)
@@ -122,18 +144,51 @@ ERROR_ROUTES = [
     ("GET", "/api/customchecks", None, 200, {"Total-Count"}, ("items", CUSTOM_CHECK_FIELDS)),
     ("GET", "/api/customchecks?status=pass", None, 200, {"Total-Count"}, ("items", CUSTOM_CHECK_FIELDS)),
     ("GET", "/api/messages", None, 200, {"Total-Count"}, LIST),
+    ("GET", "/api/authentication/configuration", None, 200, set(), AUTHENTICATION),
+    ("GET", "/api/license", None, 200, set(), ("object", LICENSE_FIELDS)),
+    ("GET", "/api/license/details", None, 204, set(), EMPTY),
+    ("GET", "/api/my/routes", None, 200, set(), ("object", {"roles", "routes"})),
+    ("GET", "/api/licensing/endpoints", None, 200, set(), LIST),
+    ("GET", "/api/licensing/report/available", None, 200, set(), REPORT_STATE),
+    ("GET", "/api/licensing/report/file", None, 400, set(), ANY),
+    ("GET", "/api/licensing/settings/info", None, 200, set(), SETTINGS_INFO),
+    ("GET", "/api/licensing/settings/test", None, 200, set(), ("object", CONNECTION_TEST_FIELDS)),
+    ("GET", "/api/licensing/settings/masks", None, 200, set(), ("exact", [])),
+    ("GET", "/api/edit/config", None, 200, set(), EDIT_CONFIG),
+    ("POST", "/api/edit/{id}", {"message_body": "{}", "message_headers": {}}, 404, set(), ANY),
+    ("GET", "/api/endpointssettings", None, 200, set(), ("items", {"name", "track_instances"})),
+    ("PATCH", "/api/endpointssettings/Sales", {"track_instances": True}, 202, set(), EMPTY),
+    ("GET", "/api/eventlogitems", None, 200, {"Total-Count", "ETag"}, ("items", EVENT_LOG_FIELDS)),
+    ("GET", "/api/redirects", None, 200, {"Total-Count"}, LIST),
+    ("HEAD", "/api/redirect", None, 200, {"Total-Count"}, EMPTY),
+    ("GET", "/api/notifications/email", None, 200, set(), ("object", {"enabled", "enable_tls"})),
+    ("GET", "/api/messages2?page_size=5", None, 200, {"Total-Count"}, MERGED_VIEWS),
+    ("GET", "/api/messages2", None, 200, {"Total-Count"}, ("exact", [])),
+    ("GET", "/api/conversations/{conversation}", None, 200, {"Total-Count"}, ("items", MESSAGES_VIEW_FIELDS)),
+    ("GET", "/api/endpoints/Shipping/audit-count", None, 200, {"Total-Count"}, ("items", {"utc_date", "count"})),
+    ("GET", "/api/endpoints/Sales/messages/search?q=Sales", None, 200, {"Total-Count"}, LIST),
+    ("GET", NO_SUCH_SAGA, None, 204, set(), EMPTY),
+    ("GET", "/api/sagas/not-a-guid", None, 400, set(), ANY),
+    ("GET", "/api/endpoints/known", None, 200, {"Total-Count"}, ("items", KNOWN_ENDPOINT_FIELDS)),
+    ("OPTIONS", "/api/endpoints", None, 200, {"Allow"}, EMPTY),
 ]  # fmt: skip
 
 MESSAGE_VIEWS = ("items", MESSAGES_VIEW_FIELDS)
 AUDIT_ROUTES = [
-    ("GET", "/api", None, 200, set(), ("object", {"name", "configuration"})),
+    ("GET", "/api", None, 200, set(), ("object", AUDIT_ROOT_FIELDS)),
     ("GET", "/api/configuration", None, 200, set(), ("object", set(AUDIT_CONFIGURATION))),
     ("GET", "/api/instance-info", None, 200, set(), ("object", set(AUDIT_CONFIGURATION))),
     ("GET", "/api/messages?include_system_messages=true&per_page=1", None, 200, {"Total-Count"}, MESSAGE_VIEWS),
     ("GET", "/api/endpoints/Shipping/messages", None, 200, {"Total-Count"}, LIST),
     ("GET", "/api/messages/search/Shipping", None, 200, {"Total-Count"}, LIST),
     ("GET", "/api/endpoints/Shipping/audit-count", None, 200, set(), LIST),
-    ("GET", "/api/endpoints/known", None, 200, set(), LIST),
+    ("GET", "/api/endpoints/known", None, 200, {"Total-Count"}, ("exact", [])),
+    ("GET", "/api/messages2?page_size=5", None, 200, {"Total-Count"}, MESSAGE_VIEWS),
+    ("GET", "/api/conversations/{conversation}", None, 200, {"Total-Count"}, MESSAGE_VIEWS),
+    ("GET", NO_SUCH_SAGA, None, 204, set(), EMPTY),
+    ("GET", "/api/my/routes", None, 200, set(), ("object", {"roles", "routes"})),
+    ("GET", "/api{audit_body}", None, 200, {"ETag"}, ANY),
+    ("GET", "/api/messages/no-such-message/body", None, 204, set(), EMPTY),
 ]  # fmt: skip
 
 # ---------------------------------------------------------------------------------------------- fixtures
@@ -164,7 +219,15 @@ def fill(lab, text: str) -> str:
     error = lab["error"]
     first = error.get("/api/errors", params={"status": "unresolved", "sort": "message_id"}).json()[0]
     group = error.get("/api/recoverability/groups").json()[0]
-    values = {"{id}": first["id"], "{group}": group["id"], "{endpoint}": "Sales", "{queue}": "Sales"}
+    audited = lab["audit"].get("/api/messages").json()[0]
+    values = {
+        "{id}": first["id"],
+        "{group}": group["id"],
+        "{endpoint}": "Sales",
+        "{queue}": "Sales",
+        "{conversation}": audited["conversation_id"],
+        "{audit_body}": audited["body_url"],
+    }
     for key, value in values.items():
         text = text.replace(key, value)
     return text
@@ -319,3 +382,24 @@ def test_unknown_routes_and_wrong_verbs(lab):
         ).status_code
         == 400
     )
+
+
+def test_instance_ids_editing_and_known_endpoint_shapes(lab):
+    error, audit = lab["error"], lab["audit"]
+    # §2.9: the Audit instance leaves instance_id out; the Error instance's scatter-gather fills it in.
+    assert all("instance_id" not in v for v in audit.get("/api/messages").json())
+    merged = error.get("/api/messages", params={"per_page": "100"}).json()
+    assert merged and all(v["instance_id"] for v in merged)
+    remote = [v for v in merged if v["receiving_endpoint"]["name"] == "Shipping"]
+    local = [v for v in merged if v["receiving_endpoint"]["name"] != "Shipping"]
+    assert remote and all("instance_id=" in v["body_url"] for v in remote)
+    assert remote[0]["instance_id"] != local[0]["instance_id"]
+    # §2.3: not an edited copy, so edited false and edit_of "".
+    view = error.get("/api/errors").json()[0]
+    assert (view["edited"], view["edit_of"]) == (False, "")
+    # §2.8: no "monitored" on the known endpoints.
+    assert all("monitored" not in k for k in error.get("/api/endpoints/known").json())
+    # §2.2: a valid commercial licence.
+    licence = error.get("/api/license").json()
+    assert (licence["status"], licence["license_status"], licence["trial_license"]) == ("valid", "Valid", False)
+    assert error.get("/api").json()["license_status"] == "valid"

@@ -21,6 +21,10 @@ def total(run, path="/api/messages", **params) -> int:
     return int(response.headers["Total-Count"])
 
 
+REGISTER_NEW_ENDPOINT = "ServiceControl.Contracts.EndpointControl.RegisterNewEndpoint"
+CHECK_RESULT = "ServiceControl.Plugin.CustomChecks.Messages.ReportCustomCheckResult, ServiceControl"
+
+
 def test_ingests_forwards_and_registers_new_endpoints(lab_broker: Broker, tmp_path: Path):
     error_input = lab_broker.name("Particular.ServiceControl")
     log_queue = lab_broker.name("audit_backup")
@@ -51,17 +55,28 @@ def test_ingests_forwards_and_registers_new_endpoints(lab_broker: Broker, tmp_pa
         assert probe.body == b""
         assert copy.headers["NServiceBus.MessageId"] == sent.headers["NServiceBus.MessageId"]
 
-        registrations = wait_until(lambda: transport.depth(error_input) >= 2 and drain(transport, error_input))
-        assert {m.headers["NServiceBus.EnclosedMessageTypes"] for m in registrations} == {
-            "ServiceControl.Contracts.EndpointControl.RegisterNewEndpoint"
+        # The queue also gets the audit instance's custom-check results (it reports them there, too).
+        received = []
+
+        def registrations() -> list:
+            received.extend(drain(transport, error_input))
+            return [m for m in received if m.headers["NServiceBus.EnclosedMessageTypes"] == REGISTER_NEW_ENDPOINT]
+
+        registered = wait_until(lambda: len(registrations()) >= 2 and registrations(), what="two registrations")
+        assert {m.headers["NServiceBus.EnclosedMessageTypes"] for m in received} <= {
+            REGISTER_NEW_ENDPOINT,
+            CHECK_RESULT,
         }
-        names = sorted(json.loads(m.body)["Endpoint"]["Name"] for m in registrations)
+        names = sorted(json.loads(m.body)["Endpoint"]["Name"] for m in registered)
         assert names == sorted(["Sales", lab_broker.name("Shipping")])
+        checks = {json.loads(m.body)["CustomCheckId"] for m in received if m not in registered}
+        assert checks <= {"Audit Message Ingestion Process", "Audit Message Ingestion"}
 
         # The same endpoint instances again: nothing new to register.
+        received.clear()
         transport.send(lab_broker.name("audit"), audit_message(lab_broker.name("Shipping")))
         wait_until(lambda: total(run) == 2, what="the second message")
-        assert transport.depth(error_input) == 0
+        assert registrations() == []
 
 
 def test_acknowledges_retries_the_endpoint_did_not_acknowledge(lab_broker: Broker, tmp_path: Path):

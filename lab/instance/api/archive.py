@@ -20,9 +20,9 @@ class ArchiveMessagesController(Controller):
         ("GET", "/api/errors/groups/{classifier?}", "archived_groups"),
         ("POST,PATCH", "/api/errors/archive", "archive_batch"),
         ("PATCH", "/api/errors/unarchive", "unarchive_batch"),
-        ("PATCH", "/api/errors/{start}...{end}/unarchive", "unarchive_range"),
-        ("POST,PATCH", "/api/errors/{failed_message_id}/archive", "archive_one"),
-        ("GET", "/api/archive/groups/id/{group_id}", "archived_group"),
+        ("PATCH", "/api/errors/{from}...{to}/unarchive", "unarchive_range"),
+        ("POST,PATCH", "/api/errors/{messageId}/archive", "archive_one"),
+        ("GET", "/api/archive/groups/id/{groupId}", "archived_group"),
     )
 
     def __init__(self, instance: ErrorInstance) -> None:
@@ -37,17 +37,17 @@ class ArchiveMessagesController(Controller):
             self.send(CMD_ARCHIVE, {"FailedMessageId": unique_id, "Scope": "Batch"})
         return accepted()
 
-    def archive_one(self, request: Request, failed_message_id: str) -> Response:
-        self.send(CMD_ARCHIVE, {"FailedMessageId": failed_message_id, "Scope": "Single"})
+    def archive_one(self, request: Request, message_id: str) -> Response:
+        self.send(CMD_ARCHIVE, {"FailedMessageId": message_id, "Scope": "Single"})
         return accepted()
 
     def unarchive_batch(self, request: Request) -> Response:
         self.send(CMD_UNARCHIVE, {"FailedMessageIds": id_list(request)})
         return accepted()
 
-    def unarchive_range(self, request: Request, start: str, end: str) -> Response:
+    def unarchive_range(self, request: Request, from_: str, to: str) -> Response:
         try:
-            first, last = c.parse_iso(start), c.parse_iso(end)
+            first, last = c.parse_iso(from_), c.parse_iso(to)
         except ValueError:
             return Response(400)
         self.send(CMD_UNARCHIVE_RANGE, {"From": c.json_date(first), "To": c.json_date(last)})

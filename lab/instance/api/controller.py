@@ -11,7 +11,18 @@ from __future__ import annotations
 import types
 from collections.abc import Iterable
 
-from lab.instance.http import HttpError, Request, Response, Router, etag_of, list_response, page_of, paging
+from lab.instance.http import (
+    Conventions,
+    HttpError,
+    Request,
+    Response,
+    Router,
+    etag_of,
+    list_response,
+    page_of,
+    paging,
+)
+from lab.settings_features import REQUEST_ID_FROM
 
 RouteTable = tuple[tuple[str, str, str], ...]
 
@@ -66,3 +77,17 @@ def id_list(request: Request, invalid_status: int = 400) -> list[str] | None:
             return None
         raise HttpError(400)
     return ids
+
+
+#: CachingHttpHandler (Error and Audit): set on every controller result that lacks them.
+CACHING_HEADERS = (("Cache-Control", "private, max-age=0"), ("Vary", "Accept"))
+
+
+def conventions_for(settings, result_headers=CACHING_HEADERS) -> Conventions:
+    """CORS from the instance's Cors.* settings, request ids from 6.18, the result filters' headers."""
+    features = settings.features
+    return Conventions(
+        cors=features.cors if features is not None else None,
+        request_ids=settings.version >= REQUEST_ID_FROM,
+        result_headers=tuple(result_headers),
+    )

@@ -11,7 +11,7 @@ from lab.instance.http import Request, Response
 class CustomChecksController(Controller):
     routes = (
         ("GET", "/api/customchecks", "custom_checks"),
-        ("DELETE", "/api/customchecks/{check_id}", "custom_check_delete"),
+        ("DELETE", "/api/customchecks/{id}", "custom_check_delete"),
     )
 
     def __init__(self, instance: ErrorInstance) -> None:
@@ -24,6 +24,6 @@ class CustomChecksController(Controller):
             checks = [check for check in checks if check["status"] == status]
         return paged_list(request, checks)
 
-    def custom_check_delete(self, request: Request, check_id: str) -> Response:
-        self.checks.delete(check_id)
+    def custom_check_delete(self, request: Request, id: str) -> Response:
+        self.checks.delete(id)
         return accepted()

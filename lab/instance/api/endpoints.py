@@ -18,8 +18,9 @@ class EndpointsController(Controller):
     routes = (
         ("GET", "/api/endpoints/known", "endpoints_known"),
         ("GET", "/api/endpoints", "endpoints"),
-        ("PATCH", "/api/endpoints/{endpoint_id}", "endpoint_patch"),
-        ("DELETE", "/api/endpoints/{endpoint_id}", "endpoint_delete"),
+        ("OPTIONS", "/api/endpoints", "supported_operations"),
+        ("PATCH", "/api/endpoints/{endpointId}", "endpoint_patch"),
+        ("DELETE", "/api/endpoints/{endpointId}", "endpoint_delete"),
         ("GET", "/api/heartbeats/stats", "heartbeat_stats"),
     )
 
@@ -51,13 +52,17 @@ class EndpointsController(Controller):
     def endpoints(self, request: Request) -> Response:
         return Response(200, self._endpoint_views())
 
+    def supported_operations(self, request: Request) -> Response:
+        """For ServicePulse to see which operations the API supports (anonymous)."""
+        allow = [("Allow", verb) for verb in ("GET", "DELETE", "PATCH")]
+        return Response(200, None, [*allow, ("Access-Control-Expose-Headers", "Allow")])
+
     def endpoints_known(self, request: Request) -> Response:
         views = [
             {
                 "id": d["id"],
                 "endpoint_details": {"name": d["name"], "host_id": d["host_id"], "host": d.get("host_display_name")},
                 "host_display_name": d.get("host_display_name"),
-                "monitored": d.get("monitored", False),
             }
             for d in self.monitoring.all()
         ]

@@ -117,9 +117,9 @@ class FailedMessagesController(Controller):
         ("GET", "/api/errors/queues/addresses", "queue_addresses"),
         ("GET", "/api/errors", "errors_get"),
         ("HEAD", "/api/errors", "errors_head"),
-        ("GET", "/api/errors/last/{failed_message_id}", "error_last"),
-        ("GET", "/api/errors/{failed_message_id}", "error_by_id"),
-        ("GET", "/api/endpoints/{endpoint_name}/errors", "errors_by_endpoint"),
+        ("GET", "/api/errors/last/{failedMessageId}", "error_last"),
+        ("GET", "/api/errors/{failedMessageId}", "error_by_id"),
+        ("GET", "/api/endpoints/{endpointname}/errors", "errors_by_endpoint"),
     )
 
     def __init__(self, instance: ErrorInstance) -> None:
@@ -134,11 +134,11 @@ class FailedMessagesController(Controller):
     def errors_head(self, request: Request) -> Response:
         return counted_head(self._errors(request))
 
-    def errors_by_endpoint(self, request: Request, endpoint_name: str) -> Response:
+    def errors_by_endpoint(self, request: Request, endpointname: str) -> Response:
         docs = [
             d
             for d in filter_failed(request, self.failed.all())
-            if ((receiving_of(d) or {}).get("name") or "").lower() == endpoint_name.lower()
+            if ((receiving_of(d) or {}).get("name") or "").lower() == endpointname.lower()
         ]
         return failed_message_list(request, docs)
 

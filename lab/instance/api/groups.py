@@ -36,16 +36,16 @@ class FailureGroupsController(Controller):
     routes = (
         ("GET", "/api/recoverability/classifiers", "classifiers"),
         ("GET", "/api/recoverability/history", "history"),
-        ("GET", "/api/recoverability/groups/id/{group_id}", "group_by_id"),
-        ("GET", "/api/recoverability/groups/{group_id}/errors", "group_errors"),
-        ("HEAD", "/api/recoverability/groups/{group_id}/errors", "group_errors_head"),
-        ("POST", "/api/recoverability/groups/{group_id}/errors/retry", "group_retry"),
-        ("POST", "/api/recoverability/groups/{group_id}/errors/archive", "group_archive"),
-        ("POST", "/api/recoverability/groups/{group_id}/errors/unarchive", "group_unarchive"),
-        ("POST", "/api/recoverability/groups/{group_id}/comment", "group_comment"),
-        ("DELETE", "/api/recoverability/groups/{group_id}/comment", "group_comment_delete"),
+        ("GET", "/api/recoverability/groups/id/{groupId}", "group_by_id"),
+        ("GET", "/api/recoverability/groups/{groupId}/errors", "group_errors"),
+        ("HEAD", "/api/recoverability/groups/{groupId}/errors", "group_errors_head"),
+        ("POST", "/api/recoverability/groups/{groupId}/errors/retry", "group_retry"),
+        ("POST", "/api/recoverability/groups/{groupId}/errors/archive", "group_archive"),
+        ("POST", "/api/recoverability/groups/{groupId}/errors/unarchive", "group_unarchive"),
+        ("POST", "/api/recoverability/groups/{groupId}/comment", "group_comment"),
+        ("DELETE", "/api/recoverability/groups/{groupId}/comment", "group_comment_delete"),
         ("GET", "/api/recoverability/groups/{classifier?}", "groups"),
-        ("DELETE", "/api/recoverability/unacknowledgedgroups/{group_id}", "acknowledge"),
+        ("DELETE", "/api/recoverability/unacknowledgedgroups/{groupId}", "acknowledge"),
     )
 
     def __init__(self, instance: ErrorInstance) -> None:

@@ -73,13 +73,53 @@ def keep_view(view: dict, endpoint: str | None, keyword: str | None, *, hide_sys
     return matches_keyword(view, keyword)
 
 
+def scatter_gather(
+    remotes: RemoteInstances,
+    request: Request,
+    local: list[dict],
+    page: int,
+    per_page: int,
+    *,
+    links: bool = True,
+    tagged: bool = True,
+) -> Response:
+    """ScatterGatherApiMessageView: this instance's page of ``local`` views and the remotes' answers to the same
+    request, each view tagged with its instance (and its body URL with ``instance_id``), de-duplicated by
+    receiving endpoint and message id (this instance first), sorted again and cut to one page."""
+    sort, direction = sorting(request)
+    key = message_sort_key(sort)
+    local_sorted = sorted(local, key=key, reverse=direction == "desc")
+    results = [(remotes.instance_id, page_of(local_sorted, page, per_page), len(local))]
+    path_and_query = request.path + ("?" + urllib.parse.urlencode(request.query_pairs) if request.query_pairs else "")
+    results += remotes.query_messages(path_and_query)
+    combined: dict[str, dict] = {}
+    for instance_id, views, _total in results:
+        for view in views:
+            view.setdefault("instance_id", instance_id)
+            if view.get("body_url") and "instance_id" not in view["body_url"]:
+                view["body_url"] += "?instance_id=%s" % instance_id
+            combined.setdefault(
+                "%s-%s" % ((view.get("receiving_endpoint") or {}).get("name"), view.get("message_id")), view
+            )
+    items = sorted(combined.values(), key=key, reverse=direction == "desc")[:per_page]
+    total = sum(r[2] for r in results)
+    response = Response(200, items, [("Total-Count", str(total))])
+    if links:
+        for value in paging_links(request, page, per_page, total, max(r[2] for r in results)):
+            response.headers.append(("Link", value))
+    if tagged:
+        response.headers.append(etag(items))
+    return response
+
+
 class MessagesController(Controller):
     routes = (
         ("GET", "/api/messages/search", "messages_search"),
         ("GET", "/api/messages/search/{keyword}", "messages_search"),
-        ("GET", "/api/messages/{message_id}/body", "message_body"),
+        ("GET", "/api/messages/{id}/body", "message_body"),
         ("GET", "/api/messages", "messages"),
         ("GET", "/api/endpoints/{endpoint}/messages/search/{keyword}", "messages_search"),
+        ("GET", "/api/endpoints/{endpoint}/messages/search", "messages_search"),
         ("GET", "/api/endpoints/{endpoint}/messages", "messages"),
     )
 
@@ -108,38 +148,15 @@ class MessagesController(Controller):
 
     def _scatter_gather(self, request: Request, local: list[dict]) -> Response:
         page, per_page = paging(request)
-        sort, direction = sorting(request)
-        key = message_sort_key(sort)
-        local_sorted = sorted(local, key=key, reverse=direction == "desc")
-        results = [(self.remotes.instance_id, page_of(local_sorted, page, per_page), len(local))]
-        path_and_query = request.path + (
-            "?" + urllib.parse.urlencode(request.query_pairs) if request.query_pairs else ""
-        )
-        results += self.remotes.query_messages(path_and_query)
-        combined: dict[str, dict] = {}
-        for instance_id, views, _total in results:
-            for view in views:
-                view.setdefault("instance_id", instance_id)
-                if view.get("body_url") and "instance_id" not in view["body_url"]:
-                    view["body_url"] += "?instance_id=%s" % instance_id
-                combined.setdefault(
-                    "%s-%s" % ((view.get("receiving_endpoint") or {}).get("name"), view.get("message_id")), view
-                )
-        items = sorted(combined.values(), key=key, reverse=direction == "desc")[:per_page]
-        total = sum(r[2] for r in results)
-        highest = max(r[2] for r in results)
-        response = Response(200, items, [("Total-Count", str(total))])
-        for value in paging_links(request, page, per_page, total, highest):
-            response.headers.append(("Link", value))
-        response.headers.append(etag(items))
-        return response
+        return scatter_gather(self.remotes, request, local, page, per_page)
 
-    def message_body(self, request: Request, message_id: str) -> Response:
+    def message_body(self, request: Request, id: str) -> Response:
         forwarded = self.remotes.forward_if_remote(request)
         if forwarded is not None:
             return forwarded
-        body = self.store.get_body(message_id)
-        doc = self.failed.get(message_id)
+        # The body is an attachment of the failed message's document: gone with it when it expires.
+        doc = self.failed.get(id)
+        body = self.store.get_body(id) if doc is not None else None
         if body is None:
             return Response(404)
         content_type = last_attempt(doc)["message_metadata"].get("ContentType", "text/plain") if doc else "text/plain"

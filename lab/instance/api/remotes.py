@@ -106,14 +106,19 @@ class RemoteInstances:
 
     def query_messages(self, path_and_query: str) -> list[tuple[str, list[dict], int]]:
         """The same messages query on every available remote: (instance id, views, Total-Count) each."""
-        return [self._messages(r, path_and_query) for r in self.remotes if r["base"] not in self.unavailable]
+        return [(i, data or [], total) for i, data, total in self.query(path_and_query)]
 
-    def _messages(self, remote: dict, path_and_query: str) -> tuple[str, list[dict], int]:
+    def query(self, path_and_query: str) -> list[tuple[str, object, int]]:
+        """ScatterGatherApi's remote calls: (instance id, parsed body or None, Total-Count) for every available
+        remote. A 404, a body that is not JSON (a 204) or any failure counts as an empty result."""
+        return [self._query(r, path_and_query) for r in self.remotes if r["base"] not in self.unavailable]
+
+    def _query(self, remote: dict, path_and_query: str) -> tuple[str, object, int]:
         try:
             with urllib.request.urlopen(absolute(remote["base"], path_and_query), timeout=REMOTE_TIMEOUT) as response:  # noqa: S310
-                views = json.loads(response.read().decode("utf-8"))
+                data = json.loads(response.read().decode("utf-8"))
                 total = int(response.headers.get("Total-Count") or 0)
-                return remote["instance_id"], views, total
+                return remote["instance_id"], data, total
         except urllib.error.HTTPError as exc:
             log.warning("Failed to query remote instance at %s: %s", remote["base"], exc)
         except (urllib.error.URLError, ConnectionError) as exc:
@@ -122,7 +127,7 @@ class RemoteInstances:
             self._disable(remote["base"], exc)
         except Exception as exc:
             log.warning("Failed to query remote instance at %s: %s", remote["base"], exc)
-        return remote["instance_id"], [], 0
+        return remote["instance_id"], None, 0
 
     def check(self) -> None:
         """CheckRemotes custom check: ``GET /api`` must succeed; failures disable the remote for scatter-gather."""

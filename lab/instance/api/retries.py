@@ -28,9 +28,9 @@ class RetryMessagesController(Controller):
     routes = (
         ("POST", "/api/errors/retry/all", "retry_all"),
         ("POST", "/api/errors/retry", "retry_by_ids"),
-        ("POST", "/api/errors/queues/{queue_address}/retry", "retry_by_queue"),
-        ("POST", "/api/errors/{endpoint_name}/retry/all", "retry_all_for_endpoint"),
-        ("POST", "/api/errors/{failed_message_id}/retry", "retry_one"),
+        ("POST", "/api/errors/queues/{queueAddress}/retry", "retry_by_queue"),
+        ("POST", "/api/errors/{endpointName}/retry/all", "retry_all_for_endpoint"),
+        ("POST", "/api/errors/{failedMessageId}/retry", "retry_one"),
     )
 
     def __init__(self, instance: ErrorInstance, remotes: RemoteInstances) -> None:

@@ -12,6 +12,7 @@ from lab.instance.api.remotes import RemoteInstances
 from lab.instance.audit import AuditInstance
 from lab.instance.error import ErrorInstance
 from lab.instance.http import Request, Response
+from lab.instance.licence import lab_licence
 from lab.settings import AuditSettings, ErrorSettings, format_timespan
 
 SEARCH_URL = "endpoints/{name}/messages/search/{keyword}/{?page,per_page,direction,sort}"
@@ -25,10 +26,10 @@ def _base_url(request: Request) -> str:
     return "http://%s%s/" % (host, request.path.rstrip("/"))
 
 
-def _configuration_root(request: Request, name: str, extra: dict) -> dict:
+def _configuration_root(request: Request, name: str, extra: dict, description: str) -> dict:
     base = _base_url(request)
     urls = {
-        "description": "The management backend for the Particular Service Platform",
+        "description": description,
         "name": name,
         "configuration": base + "configuration",
     }
@@ -81,8 +82,9 @@ class RootController(Controller):
                     "get_archive_group": "archive/groups/id/{groupId}",
                     "my_routes_url": "my/routes",
                 },
+                "The management backend for the Particular Service Platform",
             )
-            | {"license_status": "valid"},
+            | {"license_status": "valid" if lab_licence(self.settings.features.license).valid else "invalid"},
         )
 
     def configuration(self, request: Request) -> Response:
@@ -143,11 +145,13 @@ class AuditRootController(Controller):
                 request,
                 "ServiceControl.Audit",
                 {
+                    "known_endpoints_url": "/endpoints/known",
                     "message_search_url": MESSAGE_SEARCH_URL,
                     "endpoints_message_search_url": SEARCH_URL,
                     "endpoints_messages_url": ENDPOINT_MESSAGES_URL,
                     "audit_count_url": AUDIT_COUNT_URL,
                 },
+                "The audit backend for the Particular Service Platform",
             ),
         )
 

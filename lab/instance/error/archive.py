@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 
 from lab.instance import common as c
+from lab.instance.error.event_log import EventLog
 from lab.instance.error.failed_messages import ARCHIVED, UNRESOLVED, FailedMessages, in_group, modified_within
 from lab.instance.error.groups import FailureGroups
 
@@ -59,10 +60,13 @@ class ArchiveOperation:
 class Archiver:
     """The archive commands' handlers and the group archive operations (``lock`` is the instance's)."""
 
-    def __init__(self, failed: FailedMessages, groups: FailureGroups, lock: threading.RLock) -> None:
+    def __init__(
+        self, failed: FailedMessages, groups: FailureGroups, lock: threading.RLock, events: EventLog | None = None
+    ) -> None:
         self.failed = failed
         self.groups = groups
         self._lock = lock
+        self.events = events
         self.operations: dict[str, ArchiveOperation] = {}
 
     def handlers(self) -> dict:
@@ -76,16 +80,26 @@ class Archiver:
 
     def archive(self, unique_ids: list[str]) -> None:
         for unique_id in unique_ids:
+            doc = self.failed.get(unique_id)
+            if doc is not None and doc["status"] != ARCHIVED and self.events is not None:
+                self.events.archived(unique_id)
             self.failed.set_status(unique_id, ARCHIVED)
 
     def unarchive(self, unique_ids: list[str]) -> None:
+        # UnArchiveMessagesHandler reports every message it loaded, archived or not.
+        loaded = [u for u in unique_ids if self.failed.get(u) is not None]
         for unique_id in unique_ids:
             self.failed.set_status(unique_id, UNRESOLVED, only_from=(ARCHIVED,))
+        if self.events is not None:
+            self.events.unarchived(len(loaded))
 
     def unarchive_range(self, start: str, end: str) -> None:
         first, last = c.parse_iso(start), c.parse_iso(end)
-        for unique_id in self.failed.ids(ARCHIVED, lambda d: modified_within(d, first, last)):
+        ids = self.failed.ids(ARCHIVED, lambda d: modified_within(d, first, last))
+        for unique_id in ids:
             self.failed.set_status(unique_id, UNRESOLVED, only_from=(ARCHIVED,))
+        if self.events is not None:
+            self.events.unarchived(len(ids))
 
     # ------------------------------------------------------------------ groups
 
@@ -137,3 +151,5 @@ class Archiver:
             op.state = "ArchiveFinalizing"
             op.state = "ArchiveCompleted"
             op.completion_time = c.utcnow()
+        if self.events is not None:
+            self.events.group_archived(group_id, op.group_name, op.total, unarchive)

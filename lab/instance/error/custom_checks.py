@@ -61,17 +61,17 @@ class CustomChecks:
         self.store.put(
             CUSTOM_CHECKS,
             check_id,
-            {
-                "id": check_id,
-                "custom_check_id": payload.get("CustomCheckId"),
-                "category": payload.get("Category"),
-                "status": "fail" if payload.get("HasFailed") else "pass",
-                "reported_at": payload.get("ReportedAt"),
-                "failure_reason": payload.get("FailureReason"),
-                "originating_endpoint": compact_endpoint(
+            c.compact(
+                id=check_id,
+                custom_check_id=payload.get("CustomCheckId"),
+                category=payload.get("Category"),
+                status="fail" if payload.get("HasFailed") else "pass",
+                reported_at=payload.get("ReportedAt"),
+                failure_reason=payload.get("FailureReason"),
+                originating_endpoint=compact_endpoint(
                     payload.get("EndpointName"), payload.get("HostId"), payload.get("Host")
                 ),
-            },
+            ),
         )
 
     def delete(self, check_id: str) -> None:

@@ -16,13 +16,19 @@ FAILED_MESSAGES = "FailedMessages"
 STATUS_NAMES = {1: "unresolved", 2: "resolved", 3: "retryIssued", 4: "archived"}
 STATUS_VALUES = {"unresolved": 1, "resolved": 2, "retryissued": 3, "archived": 4}
 UNRESOLVED, RESOLVED, RETRY_ISSUED, ARCHIVED = 1, 2, 3, 4
+EDIT_OF = "ServiceControl.EditOf"
 
 
 class FailedMessages:
-    """The FailedMessages collection: reads, selections and status changes."""
+    """The FailedMessages collection: reads, selections and status changes.
 
-    def __init__(self, store: DocumentStore) -> None:
+    ``retention`` is ErrorRetentionPeriod as the lab's retention clock measures it: a message that becomes
+    Resolved or Archived expires that long after the change, any other status cancels it (lab.instance.retention).
+    """
+
+    def __init__(self, store: DocumentStore, retention: dt.timedelta | None = None) -> None:
         self.store = store
+        self.retention = retention
 
     def all(self) -> list[dict]:
         return self.store.all(FAILED_MESSAGES)
@@ -42,9 +48,18 @@ class FailedMessages:
                 return False
             doc["status"] = status
             doc["last_modified"] = c.json_date(c.utcnow())
+            self.set_expiry(doc)
             return True
 
         return self.store.update(FAILED_MESSAGES, unique_id, change) is not None
+
+    def set_expiry(self, doc: dict) -> None:
+        """ExpirationManager: Resolved and Archived messages expire, the others do not."""
+        expiring = doc["status"] in (RESOLVED, ARCHIVED) and self.retention is not None
+        if expiring:
+            doc[c.EXPIRES] = c.json_date(c.utcnow() + self.retention)
+        else:
+            doc.pop(c.EXPIRES, None)
 
 
 def last_attempt(doc: dict) -> dict:
@@ -86,13 +101,15 @@ def failed_message_view(doc: dict) -> dict:
         queue_address=failure.get("address_of_failing_endpoint"),
         time_of_failure=failure.get("time_of_failure"),
         last_modified=doc.get("last_modified"),
-        edited=False,
+        # An edited copy carries ServiceControl.EditOf; the view says "" otherwise (never null).
+        edited=EDIT_OF in attempt["headers"],
+        edit_of=attempt["headers"].get(EDIT_OF, ""),
     )
 
 
 def failed_message_document(doc: dict) -> dict:
     """GET /api/errors/{id}: the stored FailedMessage, status as its camelCase name."""
-    result = {k: v for k, v in doc.items() if k != "last_modified"}
+    result = {k: v for k, v in doc.items() if k not in ("last_modified", c.EXPIRES)}
     result["status"] = STATUS_NAMES[doc["status"]]
     return result
 

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 
 from lab.instance import common as c
+from lab.instance.error.event_log import EventLog
 from lab.instance.error.failed_messages import FAILED_MESSAGES, RESOLVED, UNRESOLVED, FailedMessages
 from lab.instance.error.monitoring import EndpointMonitoring
 from lab.instance.runtime import IngestionPump, TransportFactory, failed_import
@@ -40,11 +41,13 @@ class ErrorIngestion:
         *,
         stop: threading.Event,
         on_fatal: Callable[[str], None],
+        events: EventLog | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.failed = failed
         self.monitoring = monitoring
+        self.events = events
         self.pump = IngestionPump(
             "failed message ingestion",
             transport_factory,
@@ -152,6 +155,8 @@ class ErrorIngestion:
         else:
             doc = existing
             doc["status"] = UNRESOLVED
+            # A new failure cancels an expiry an earlier resolve or archive set.
+            doc.pop(c.EXPIRES, None)
             doc["failure_groups"] = groups
             attempts = doc["processing_attempts"]
             # De-duplicate attempts by AttemptedAt, keep them ordered, keep the newest 10.
@@ -165,12 +170,17 @@ class ErrorIngestion:
         for endpoint in (sending, receiving):
             if endpoint and endpoint.get("host_id"):
                 self.monitoring.record_known_endpoint(endpoint, monitored=False)
+        if self.events is not None:
+            self.events.message_failed(unique_id, c.processing_endpoint_name(headers), failure)
 
     def _record_successful_retry(self, unique_id: str) -> None:
         def resolve(doc: dict) -> None:
             doc["status"] = RESOLVED
             doc["last_modified"] = c.json_date(c.utcnow())
+            self.failed.set_expiry(doc)
 
         # Patching a document that does not exist is harmless (the replacement scenario,
         # docs/reference/servicecontrol.md §4.1).
         self.store.update(FAILED_MESSAGES, unique_id, resolve)
+        if self.events is not None:
+            self.events.resolved_by_retry(unique_id)

@@ -15,7 +15,8 @@ import threading
 from collections.abc import Callable
 
 from lab.instance import common as c
-from lab.instance.runtime import POLL_INTERVAL, Sender, TransportFactory, command_message
+from lab.instance.consumer import consume, moved_to_error_queue
+from lab.instance.runtime import Sender, TransportFactory, command_message
 from lab.settings import ErrorSettings
 from lab.transports.base import LabMessage, LabTransport
 
@@ -56,43 +57,16 @@ class InputQueue:
         handler(payload)
 
     def run(self) -> None:
-        transport = None
-        while not self._stop.is_set():
-            try:
-                if transport is None:
-                    transport = self.transport_factory()
-                message = transport.receive(self.settings.instance_name)
-            except Exception as exc:
-                log.debug("Input queue not readable: %s", exc)
-                if transport is not None:
-                    transport.close()
-                    transport = None
-                self._stop.wait(0.5)
-                continue
-            if message is None:
-                self._stop.wait(POLL_INTERVAL)
-                continue
-            try:
-                self.handle(message)
-            except Exception as exc:  # NServiceBus moves a failing message to the instance's error queue
-                log.error("Moving message %s to %s: %s", message.message_id, self.settings.instance_errors_queue, exc)
-                self._move_to_error_queue(transport, message, exc)
-            transport.complete(message)
-        if transport is not None:
-            transport.close()
+        consume(self.transport_factory, self.settings.instance_name, self._stop, self._on_message)
 
-    def _move_to_error_queue(self, transport: LabTransport, message: LabMessage, exc: Exception) -> None:
-        headers = dict(message.headers)
-        headers.update(
-            {
-                c.FAILED_Q: self.settings.instance_name,
-                c.TIME_OF_FAILURE: c.to_wire(c.utcnow()),
-                c.EXCEPTION_PREFIX + "ExceptionType": "System.Exception",
-                c.EXCEPTION_PREFIX + "Message": str(exc),
-                c.PROCESSING_ENDPOINT: self.settings.instance_name,
-            }
-        )
+    def _on_message(self, transport: LabTransport, message: LabMessage) -> None:
         try:
-            transport.send(self.settings.instance_errors_queue, LabMessage(headers=headers, body=message.body))
-        except Exception as send_exc:
-            log.error("Could not move the message to %s: %s", self.settings.instance_errors_queue, send_exc)
+            self.handle(message)
+        except Exception as exc:  # NServiceBus moves a failing message to the instance's error queue
+            log.error("Moving message %s to %s: %s", message.message_id, self.settings.instance_errors_queue, exc)
+            failed = moved_to_error_queue(message, self.settings.instance_name, exc, "System.Exception")
+            try:
+                transport.send(self.settings.instance_errors_queue, failed)
+            except Exception as send_exc:
+                log.error("Could not move the message to %s: %s", self.settings.instance_errors_queue, send_exc)
+        transport.complete(message)

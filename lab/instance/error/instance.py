@@ -14,13 +14,18 @@ from collections.abc import Callable
 
 from lab.instance.error.archive import Archiver
 from lab.instance.error.custom_checks import CustomChecks
-from lab.instance.error.failed_messages import FailedMessages
+from lab.instance.error.endpoint_settings import EndpointSettings
+from lab.instance.error.event_log import EVENT_LOG, EventLog
+from lab.instance.error.failed_messages import FAILED_MESSAGES, FailedMessages
 from lab.instance.error.groups import FailureGroups, GroupFetcher
 from lab.instance.error.ingestion import ErrorIngestion
 from lab.instance.error.input_queue import InputQueue
 from lab.instance.error.monitoring import EndpointMonitoring
+from lab.instance.error.redirects import MessageRedirects
 from lab.instance.error.retries import Retries
 from lab.instance.error.retry_processor import RetryProcessor
+from lab.instance.error.throughput import Throughput
+from lab.instance.retention import ExpirySweeper
 from lab.instance.runtime import IngestionWatchdog, InstanceEngine, Sender, TransportFactory
 from lab.instance.store import DocumentStore
 from lab.settings import ErrorSettings
@@ -49,18 +54,39 @@ class ErrorInstance(InstanceEngine):
         #: Remote base address -> why the remotes check or a scatter-gather call disabled it.
         self.unavailable_remotes: dict[str, str] = {}
 
-        self.failed = FailedMessages(store)
+        features = settings.features
+        self.events = EventLog(store, features.scaled(features.events_retention_period))
+        self.failed = FailedMessages(store, features.scaled(settings.error_retention_period))
         self.monitoring = EndpointMonitoring(settings, store)
+        self.endpoint_settings = EndpointSettings(settings, store, self.monitoring)
         self.ingestion = ErrorIngestion(
-            settings, transport_factory, store, self.failed, self.monitoring, stop=self._stop, on_fatal=self.on_fatal
+            settings,
+            transport_factory,
+            store,
+            self.failed,
+            self.monitoring,
+            stop=self._stop,
+            on_fatal=self.on_fatal,
+            events=self.events,
         )
         self.groups = FailureGroups(store, self.failed)
-        self.retries = Retries(settings, store, self.failed, self.groups, lock)
-        self.archive = Archiver(self.failed, self.groups, lock)
+        self.retries = Retries(settings, store, self.failed, self.groups, lock, events=self.events)
+        self.archive = Archiver(self.failed, self.groups, lock, self.events)
+        self.redirects = MessageRedirects(store)
+        self.throughput = Throughput(settings, transport_factory, store)
+        self.expiry = ExpirySweeper(store, (FAILED_MESSAGES, EVENT_LOG), features.expiration_process_timer)
         self.group_fetcher = GroupFetcher(self.groups, self.retries, self.archive, lock)
         self.custom_checks = CustomChecks(settings, store, self.ingestion, self.unavailable_remotes)
         self.retry_processor = RetryProcessor(
-            settings, transport_factory, store, self.failed, self.retries, lock=lock, stop=self._stop
+            settings,
+            transport_factory,
+            store,
+            self.failed,
+            self.retries,
+            lock=lock,
+            stop=self._stop,
+            redirects=self.redirects,
+            events=self.events,
         )
         handlers = {
             **self.retries.handlers(),
@@ -76,6 +102,11 @@ class ErrorInstance(InstanceEngine):
         self.ingestion.start()
         self._spawn("%s input" % self.settings.instance_name, self.input_queue.run)
         self._spawn("%s retries" % self.settings.instance_name, self.retry_processor.run)
+        self._spawn("%s throughput" % self.settings.instance_name, lambda: self.throughput.run(self._stop))
+        self._spawn(
+            "%s endpoint settings" % self.settings.instance_name, lambda: self.endpoint_settings.run(self._stop)
+        )
+        self.expiry.start()
 
     def _spawn(self, name: str, target) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -85,6 +116,7 @@ class ErrorInstance(InstanceEngine):
     def stop(self) -> None:
         self._stop.set()
         self.ingestion.stop()
+        self.expiry.stop()
         for thread in self._threads:
             if thread is not threading.current_thread() and thread.ident is not None:
                 thread.join(timeout=10)

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from lab.instance import common as c
+from lab.instance.error.event_log import EventLog
 from lab.instance.error.failed_messages import (
     RESOLVED,
     RETRY_ISSUED,
@@ -81,6 +82,8 @@ class RetryBatch:
     batch_id: str
     operation: RetryOperation
     unique_ids: list[str]
+    #: RetriesGateway's batch name: "'<originator>' batch <n> of <total>" for bulk retries, else None.
+    context: str | None = None
 
 
 class Retries:
@@ -96,12 +99,15 @@ class Retries:
         failed: FailedMessages,
         groups: FailureGroups,
         lock: threading.RLock,
+        *,
+        events: EventLog | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.failed = failed
         self.groups = groups
         self._lock = lock
+        self.events = events
         self.operations: dict[tuple[str, str], RetryOperation] = {}
         self._batches: list[RetryBatch] = []
 
@@ -110,7 +116,10 @@ class Retries:
             CMD_RETRY_MESSAGE: lambda p: self.start_retry(
                 [p["FailedMessageId"]], "singleMessage", p["FailedMessageId"]
             ),
-            CMD_RETRY_BY_IDS: lambda p: self.start_retry(p["MessageUniqueIds"], "multipleMessages", str(uuid.uuid4())),
+            # StartRetryForMessageSelection: the request id is the deterministic GUID of the joined ids.
+            CMD_RETRY_BY_IDS: lambda p: self.start_retry(
+                p["MessageUniqueIds"], "multipleMessages", c.deterministic_guid("".join(p["MessageUniqueIds"]))
+            ),
             CMD_RETRY_BY_QUEUE: lambda p: self.retry_by_queue(p["QueueAddress"]),
             CMD_RETRY_ALL: lambda p: self.retry_all(p.get("Endpoint")),
             CMD_RETRY_GROUP: lambda p: self.retry_group(p["GroupId"]),
@@ -168,8 +177,12 @@ class Retries:
             if not ids:
                 self._complete_operation(op)
                 return
-            for start in range(0, len(ids), RETRY_BATCH_SIZE):
-                self._batches.append(RetryBatch(str(uuid.uuid4()), op, ids[start : start + RETRY_BATCH_SIZE]))
+            starts = range(0, len(ids), RETRY_BATCH_SIZE)
+            bulk = retry_type not in ("singleMessage", "multipleMessages") and originator is not None
+            for number, start in enumerate(starts, 1):
+                context = "'%s' batch %d of %d" % (originator, number, len(starts)) if bulk else None
+                batch = RetryBatch(str(uuid.uuid4()), op, ids[start : start + RETRY_BATCH_SIZE], context)
+                self._batches.append(batch)
 
     def take_batch(self) -> RetryBatch | None:
         """The next batch for the RetryProcessor, or None."""
@@ -230,7 +243,10 @@ class Retries:
 
     def resolve_pending(self, unique_ids: list[str]) -> None:
         for unique_id in unique_ids:
-            self.failed.set_status(unique_id, RESOLVED, only_from=(RETRY_ISSUED,))
+            # MarkPendingRetryAsResolved: MarkAsResolved, whatever the status, then the event.
+            self.failed.set_status(unique_id, RESOLVED)
+            if self.events is not None:
+                self.events.resolved_manually(unique_id)
 
     def resolve_pending_range(self, queue_address: str | None, period_from: str, period_to: str) -> None:
         self.resolve_pending(self._pending_in_range(queue_address, period_from, period_to))
@@ -240,6 +256,9 @@ class Retries:
     def _complete_operation(self, op: RetryOperation) -> None:
         op.state = "Completed"
         op.completion_time = c.utcnow()
+        if op.retry_type == "failureGroup" and self.events is not None:
+            # A group's retry is announced once, when the whole operation is done (InMemoryRetry).
+            self.events.submitted_for_retry([], op.forwarded, op.originator)
         history = self.history()
         historic = c.compact(
             request_id=op.request_id,

@@ -13,7 +13,9 @@ import time
 import uuid
 
 from lab.instance import common as c
+from lab.instance.error.event_log import EventLog
 from lab.instance.error.failed_messages import RETRY_ISSUED, FailedMessages
+from lab.instance.error.redirects import MessageRedirects
 from lab.instance.error.retries import Retries, RetryBatch, RetryOperation
 from lab.instance.runtime import POLL_INTERVAL, TransportFactory
 from lab.instance.store import DocumentStore
@@ -37,6 +39,8 @@ class RetryProcessor:
         *,
         lock: threading.RLock,
         stop: threading.Event,
+        redirects: MessageRedirects | None = None,
+        events: EventLog | None = None,
     ) -> None:
         self.settings = settings
         self.transport_factory = transport_factory
@@ -45,6 +49,8 @@ class RetryProcessor:
         self.retries = retries
         self._lock = lock
         self._stop = stop
+        self.redirects = redirects
+        self.events = events
 
     def run(self) -> None:
         """Process batches; when there was nothing to do, wait ProcessRetryBatchesFrequency."""
@@ -78,6 +84,8 @@ class RetryProcessor:
             last = doc["processing_attempts"][-1]
             headers = {k: v for k, v in last["headers"].items() if not k.startswith(c.RETRY_HEADER_FILTER)}
             target = last["failure_details"]["address_of_failing_endpoint"]
+            if self.redirects is not None:
+                target = self.redirects.target_for(target)
             headers[c.TARGET_ENDPOINT] = target
             headers[c.RETRY_UNIQUE_ID] = unique_id
             headers[c.RETRY_STAGING_ID] = staging_id
@@ -86,6 +94,9 @@ class RetryProcessor:
             staged.append(unique_id)
         with self._lock:
             op.total -= len(batch.unique_ids) - len(staged)
+        if self.events is not None and op.retry_type != "failureGroup":
+            # A failure group's retry is announced when the whole operation completes.
+            self.events.submitted_for_retry(staged, len(staged), batch.context)
         # MarkBatchAsForwarding: the staged messages become RetryIssued.
         for unique_id in staged:
             self.failed.set_status(unique_id, RETRY_ISSUED)
