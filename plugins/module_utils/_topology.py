@@ -24,6 +24,8 @@ is unit-tested once and the same for Windows, container and lab targets.
 
 from __future__ import annotations
 
+from ansible_collections.servicecontrol.platform.plugins.module_utils._backups import derive_backups
+from ansible_collections.servicecontrol.platform.plugins.module_utils._deployment import instance_url
 from ansible_collections.servicecontrol.platform.plugins.module_utils._settings import (
     KIND_NAMESPACES,
     effective_settings,
@@ -37,7 +39,7 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._transport
 )
 
 ROLES = ("primary", "backup")
-INSTANCE_KEYS = frozenset(("name", "kind", "role", "settings", "host", "url", "version", "target"))
+INSTANCE_KEYS = frozenset(("name", "kind", "role", "settings", "host", "url", "version", "target", "backup_of"))
 TRANSPORT_KEYS = frozenset(("type", "connection_string", "options"))
 
 
@@ -127,6 +129,7 @@ def _check_instance(instance, index, problems):
         "url": instance.get("url"),
         "version": instance.get("version"),
         "target": instance.get("target"),
+        "backup_of": instance.get("backup_of"),
     }
 
 
@@ -195,6 +198,14 @@ def _check_relations(instances, problems):
                     )
 
 
+def _url_of(raw_instance):
+    """An instance's API address for RemoteInstances: its ``url``, or derived from its target and port."""
+    try:
+        return instance_url(raw_instance)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def validate_topology(topology):
     """Validate the whole description and return it normalised (settings completed with defaults).
 
@@ -208,6 +219,9 @@ def validate_topology(topology):
     if not isinstance(raw_instances, list) or not raw_instances:
         problems.append("'instances' must be a non-empty list of ServiceControl instances.")
         raw_instances = []
+    # Backups derived, not repeated: the DR settings of primaries and backups come from who backs up whom.
+    raw_instances, derive_problems = derive_backups(raw_instances, _url_of)
+    problems.extend(derive_problems)
     instances = [i for i in (_check_instance(x, n, problems) for n, x in enumerate(raw_instances)) if i and i["name"]]
     if not problems:
         _check_relations(instances, problems)
