@@ -27,9 +27,11 @@ help: ## list the targets
 test: ## THE test command: install what is missing, start services, run every stage, stop services
 	@bash tests/run.sh
 
-.PHONY: demo
-demo: venv collections ## THE main job on the embedded default: BC/DR on the lab, Learning transport
-	@ansible-playbook -i demo/inventory.yml demo/site.yml
+.PHONY: demo demo-stop
+demo: venv collections ## THE main job on the embedded default: BC/DR on the lab (examples/lab, Learning transport)
+	@cd examples/lab && ansible-playbook dr-setup.yml
+demo-stop: venv collections ## stop the lab instances `make demo` left running
+	@cd examples/lab && ansible-playbook dr-stop.yml
 
 .PHONY: setup
 setup: system-deps venv node_modules collections ## install everything the tests and the demo need
@@ -102,11 +104,11 @@ ruff:
 	@ruff check . && ruff format --check --quiet .
 ansible-lint: collections
 	@cd $(COLLECTION) && ansible-lint -q --offline
-# Sanity covers the collection: what ships plus tests/. lab/, demo/ and benchmarks/ are not part of the
+# Sanity covers the collection: what ships plus tests/. lab/ and benchmarks/ are not part of the
 # collection (galaxy.yml build_ignore) and are held to ruff's rule set instead of Ansible's module conventions.
 sanity: collections ## ansible-test sanity (local venvs); SANITY_ARGS="--test x", SANITY_TARGETS="files"
 	@cd $(COLLECTION) && targets=$$(find . -path ./tests/output -prune -o -path ./.git -prune -o -type f -print \
-	  | sed 's|^\./||' | grep -vE '^(lab|demo|benchmarks)/' | sort) \
+	  | sed 's|^\./||' | grep -vE '^(lab|benchmarks|examples/lab/\.state|examples/lab/dr-report)/' | sort) \
 	  && ansible-test sanity --python 3.11 --local $(SANITY_ARGS) $(or $(SANITY_TARGETS),$$targets)
 units: collections ## ansible-test units
 	@cd $(COLLECTION) && ansible-test units --python 3.11 --local $(UNITS_ARGS)

@@ -68,6 +68,8 @@ def _instance_plan(topology, name, ingestion=None):
             "role": instance["role"],
             "version": instance.get("version"),
             "target_type": target_type,
+            "host": instance.get("host") or target.get("host"),
+            "target": target,
             "url": instance_url(instance, target),
             "settings": settings,
             "settings_shown": {key: mask(key, value, secrets) for key, value in settings.items()},

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.servicecontrol.platform.plugins.module_utils._report import instance_rows, markdown
 from ansible_collections.servicecontrol.platform.plugins.module_utils._topology import (
     TopologyError,
     instance_environment,
     topology_queues,
+    validate_topology,
 )
 
 
@@ -28,6 +30,26 @@ def _instance_environment(topology, name):
         raise AnsibleFilterError(str(exc)) from None
 
 
+def _topology_instances(topology):
+    """The instances after validation and derivation (backups named and configured): no settings, no secrets."""
+    try:
+        return instance_rows(validate_topology(topology))
+    except TopologyError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def _topology_report(topology, title="ServiceControl topology", results=None):
+    try:
+        return markdown(validate_topology(topology), title, topology_queues(topology), results)
+    except TopologyError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
 class FilterModule:
     def filters(self):
-        return {"topology_queues": _topology_queues, "instance_environment": _instance_environment}
+        return {
+            "topology_queues": _topology_queues,
+            "instance_environment": _instance_environment,
+            "topology_instances": _topology_instances,
+            "topology_report": _topology_report,
+        }

@@ -25,7 +25,6 @@ deployment checks (two instances on one host and port).
 
 from __future__ import annotations
 
-import copy
 import json
 
 BACKUP_SUFFIX = ".Backup"
@@ -48,7 +47,7 @@ def derive_backups(raw_instances, url_of):
     ``url_of(instance)`` gives an instance's API address (for RemoteInstances). Instances that are not
     mappings, or whose kind is not error/audit, pass through unchanged for validation to report.
     """
-    instances = [copy.deepcopy(i) if isinstance(i, dict) else i for i in raw_instances]
+    instances = [_plain(i) if isinstance(i, dict) else i for i in raw_instances]
     problems = []
     valid = [i for i in instances if isinstance(i, dict) and i.get("kind") in _INGEST]
     primaries = {i.get("name"): i for i in valid if i.get("role", "primary") == "primary" and i.get("name")}
@@ -64,6 +63,16 @@ def derive_backups(raw_instances, url_of):
     for primary, backup in pairs:
         _derive_backup(primary, backup, pairs, url_of)
     return instances, problems
+
+
+def _plain(value):
+    """A plain copy of mappings and lists. Not copy.deepcopy: Ansible hands filters lazily templated
+    containers, and reading them (which renders their templates) is what must happen, not copying them."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _primary_of(backup, primaries, problems):
