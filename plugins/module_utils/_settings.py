@@ -201,7 +201,7 @@ def environment_names(key, version=None, kind=None):
     setting = find_setting(_kind_of(key, kind), key)
     if setting is not None and setting.config_only:
         return []
-    namespace, _, name = key.partition("/")
+    namespace, _separator, name = key.partition("/")
     parsed = _version(version)
     dotted = key.replace("/", "_", 1).replace(".", "_")  # "<ns>_<name>" with "." replaced, "/" in name kept
     flat = dotted.replace("/", "_")
@@ -532,7 +532,7 @@ def describe(setting):
     if setting.config_only:
         environment = "(.exe.config only)"
     else:
-        shown = [names[0]] + [n for n in names[2:3]]
+        shown = [names[0], *names[2:3]]
         environment = " / ".join("`%s`" % n for n in shown)
     return {
         "key": setting.key,

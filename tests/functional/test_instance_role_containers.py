@@ -15,7 +15,9 @@ import uuid
 
 import httpx
 import pytest
-from test_containers_podman import CONTAINERS_CONF, images, podman, rabbitmq, send_failures  # noqa: F401 - fixtures
+
+# The fixtures are imported to be used by name as test parameters (pytest finds them in this module).
+from test_containers_podman import CONTAINERS_CONF, images, podman, rabbitmq, send_failures  # noqa: F401  # pylint: disable=unused-import
 from test_instance_role_lab import _free_port, run_role
 
 VERSION = "6.19.2"
@@ -89,7 +91,7 @@ def test_container_target_create_repeat_reconfigure_remove(images, rabbitmq, nam
     assert counts["changed"] == 0, "\n".join(x for x in output.splitlines() if x.startswith(("changed", "TASK")))
 
     send_failures(connection_string, "Sales", "%s-error" % names, 2)
-    for _ in range(60):
+    for _attempt in range(60):
         if len(failed_ids(port)) == 2:
             break
         time.sleep(0.5)
