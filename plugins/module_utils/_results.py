@@ -4,11 +4,11 @@
 #
 # PRIVATE module_utils: this is not a public API. It may change at any time, and other
 # collections must not import it.
-"""The one shape of a queue's state and of an ensure()/delete() result, for every transport.
+"""The one shape of a queue's state and of an ensure()/delete()/send() result, for every transport.
 
 ``queue_state`` is what ``Transport.describe()`` returns; ``operation_result`` is what ``ensure()`` and
-``delete()`` return. Modules turn them into ``before``/``after`` diffs, so every transport must build them
-here: a key missing in one transport would show up as a spurious difference.
+``delete()`` return; ``send_result`` is what ``send()`` returns. Modules turn them into ``before``/``after`` diffs, so
+every transport must build them here: a key missing in one transport would show up as a spurious difference.
 """
 
 from __future__ import annotations
@@ -47,6 +47,24 @@ def operation_result(action, before, after, commands, notes=None):
         "changed": action in CHANGING_ACTIONS,
         "before": before,
         "after": after,
+        "commands": list(commands),
+        "notes": list(notes or []),
+    }
+
+
+def send_result(name, physical, message, *, native_message_id=None, commands=(), notes=None):
+    """The send() result: the queue (logical and physical), the NServiceBus message id, the id the transport gave the
+    message (None until it is sent, or when the transport does not say), the headers sent and the native operations
+    (performed, or that check mode would perform; never a secret). A send always changes the queue."""
+    return {
+        "name": name,
+        "physical_name": physical,
+        "action": "sent",
+        "changed": True,
+        "message_id": message.message_id,
+        "native_message_id": native_message_id,
+        "headers": dict(message.headers),
+        "body_length": len(message.body),
         "commands": list(commands),
         "notes": list(notes or []),
     }

@@ -6,6 +6,8 @@
 # collections must not import it.
 """The one interface every ServiceControl transport implements, and the registry that picks one.
 
+The interface: ``ensure``, ``delete``, ``describe``, ``depth`` for queues and ``send`` for one message.
+
 A transport is named with ServiceControl's own TransportType value (``RabbitMQ.QuorumConventionalRouting``,
 ``SQLServer``, ``LearningTransport``, ...) and configured with a connection string in ServiceControl's
 format for that transport, so the same pair describes both the queues and the instances.
@@ -204,6 +206,23 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     def depth(self, name):
         """Number of messages waiting in the queue (int), or None if the transport cannot tell."""
+
+    @abc.abstractmethod
+    def send(self, name, message, check_mode=False):
+        """Put one message into an existing queue in the transport's native format, as NServiceBus sends it.
+
+        ``message`` is a ``_messages.Message`` (NServiceBus message id, headers, body bytes). The queue must exist
+        (a missing one raises ``missing_queue_error``, in check mode too); nothing is created. Check mode reads
+        but sends nothing. Returns ``_results.send_result``: ``commands`` name the native operation (performed, or
+        that check mode would perform; no secrets) and ``native_message_id`` the transport's own id once sent.
+        """
+
+    def missing_queue_error(self, name, physical):
+        """The one error for sending to a queue that does not exist."""
+        return TransportError(
+            "Queue '%s' (%s) does not exist on %s, so nothing was sent. Create it first "
+            "(servicecontrol.platform.queue) or check the queue name." % (name, physical, self.transport_type)
+        )
 
 
 def family_of(transport_type):

@@ -11,10 +11,15 @@ attributes, then a separate ``SetQueueAttributes`` call for ``MessageRetentionPe
 MaxTimeToLive, 4 days by default). Every other attribute keeps the AWS default. Names follow the
 transport's ``GetSqsQueueName``: the ``QueueNamePrefix``, an 80-character limit and the replacement of
 every character SQS does not accept by ``-``.
+
+A message is sent in the transport's default (wrapped) format: a JSON body holding the base64 body and every header,
+with the NServiceBus message id as the message attribute ``NServiceBus.MessageId`` (docs/reference/transports.md §5.3).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import traceback
 import unicodedata
@@ -23,6 +28,7 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._results i
     absent_state,
     operation_result,
     queue_state,
+    send_result,
 )
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
@@ -52,6 +58,12 @@ MAX_MESSAGE_RETENTION_PERIOD = 1209600
 #: GetSqsQueueName rejects longer names (prefix included); SQS's own limit is also 80.
 MAX_QUEUE_NAME_LENGTH = 80
 FIFO_SUFFIX = ".fifo"
+
+#: Body plus attributes above this go to S3 in NServiceBus.AmazonSQS 8.1+ (TransportConstraints.SqsMaximumMessageSize).
+MAX_MESSAGE_SIZE = 1024 * 1024
+#: SQS refuses an empty body; NServiceBus sends this text for an empty message (TransportMessage.EmptyMessage).
+EMPTY_MESSAGE = "empty message"
+MESSAGE_ID_ATTRIBUTE = "NServiceBus.MessageId"
 
 #: Keys ServiceControl reads from an AmazonSQS connection string (SQSTransportConnectionString), lower-cased.
 CONNECTION_STRING_KEYS = {
@@ -144,6 +156,36 @@ def parse_sqs_connection_string(connection_string):
             "requires Region with explicit credentials. Add Region=<aws-region>."
         )
     return settings
+
+
+def transport_message_json(message):
+    """The wrapped SQS body NServiceBus.AmazonSQS sends (TransportMessage written by ReducedPayloadSerializerConverter):
+    ``{"Body": <base64 of the body, or "empty message">, "S3BodyKey": null, "Headers": {...}}``.
+
+    The headers always carry ``NServiceBus.MessageId`` (the transport adds it when missing; the receiver reads it).
+    """
+    headers = dict(message.headers)
+    if not headers.get(MESSAGE_ID_ATTRIBUTE):
+        headers[MESSAGE_ID_ATTRIBUTE] = message.message_id
+    body = base64.b64encode(message.body).decode("ascii") if message.body else EMPTY_MESSAGE
+    return json.dumps({"Body": body, "S3BodyKey": None, "Headers": headers}, separators=(",", ":"))
+
+
+def send_message_request(queue_url, message):
+    """The SendMessage arguments: the wrapped body and the ``NServiceBus.MessageId`` string attribute."""
+    return {
+        "QueueUrl": queue_url,
+        "MessageBody": transport_message_json(message),
+        "MessageAttributes": {MESSAGE_ID_ATTRIBUTE: {"DataType": "String", "StringValue": message.message_id}},
+    }
+
+
+def message_size(request):
+    """The size NServiceBus compares with the limit (SqsPreparedMessage.CalculateSize): body and attribute lengths."""
+    size = len(request["MessageBody"])
+    for key, value in request["MessageAttributes"].items():
+        size += len(key) + len(value["DataType"]) + len(value["StringValue"])
+    return size
 
 
 def validate_retention_period(value):
@@ -332,6 +374,35 @@ class AmazonSqsTransport(Transport):
             AttributeNames=["ApproximateNumberOfMessages"],
         ).get("Attributes", {})
         return _int_or_none(attributes.get("ApproximateNumberOfMessages"))
+
+    def send(self, name, message, check_mode=False):
+        physical = self.physical_name(name)
+        url = self._queue_url(physical)
+        if url is None:
+            raise self.missing_queue_error(name, physical)
+        request = send_message_request(url, message)
+        size = message_size(request)
+        if size > MAX_MESSAGE_SIZE:
+            raise TransportError(
+                "The message for queue '%s' is %d bytes as an SQS message; above %d NServiceBus stores the body in S3, "
+                "which this module does not do. Send a smaller body." % (physical, size, MAX_MESSAGE_SIZE)
+            )
+        notes = []
+        if str(self.settings.get("DoNotWrapOutgoingMessages", "")).strip().lower() == "true":
+            notes.append(
+                "Sent in the wrapped format although the connection string sets DoNotWrapOutgoingMessages=true: every "
+                "NServiceBus.AmazonSQS receiver reads the wrapped format, older ones only that one."
+            )
+        command = "SendMessage QueueName=%s MessageAttributes=%s=%s (wrapped transport message, %d characters)" % (
+            physical,
+            MESSAGE_ID_ATTRIBUTE,
+            message.message_id,
+            len(request["MessageBody"]),
+        )
+        native_id = None
+        if not check_mode:
+            native_id = self._call("SendMessage", physical, self._client().send_message, **request).get("MessageId")
+        return send_result(name, physical, message, native_message_id=native_id, commands=[command], notes=notes)
 
     # -- helpers -------------------------------------------------------------------------------------
     def _notes(self, physical):

@@ -10,6 +10,10 @@ Uses azure-servicebus's ``ServiceBusAdministrationClient``. Queues get the optio
 transport builds for every queue (``BuildDefaultCreateQueueOptions``): 5120 MB, partitioning as configured
 (default off), a 5-minute lock, an unlimited delivery count, batched operations on, and SDK defaults for
 everything else. Names are used as they are, behind the optional ``HierarchyNamespace`` prefix.
+
+A message is sent with the data-plane ``ServiceBusClient`` as the transport sends it (docs/reference/transports.md
+§4.3): the body bytes, a new GUID as MessageId, every header as an application property, CorrelationId, ContentType and
+ReplyTo from their headers, and the stack trace and exception message cut to the property size limit.
 """
 
 from __future__ import annotations
@@ -17,15 +21,18 @@ from __future__ import annotations
 import datetime
 import re
 import traceback
+import uuid
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils._connection_string import (
     ConnectionString,
     ConnectionStringError,
 )
+from ansible_collections.servicecontrol.platform.plugins.module_utils._messages import Message
 from ansible_collections.servicecontrol.platform.plugins.module_utils._results import (
     absent_state,
     operation_result,
     queue_state,
+    send_result,
 )
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
@@ -44,6 +51,7 @@ try:
         ResourceExistsError,
         ResourceNotFoundError,
     )
+    from azure.servicebus import ServiceBusClient, ServiceBusMessage, TransportType
     from azure.servicebus.management import ServiceBusAdministrationClient
 except ImportError:
     HAS_AZURE_SERVICEBUS = False
@@ -71,6 +79,10 @@ ENABLE_BATCHED_OPERATIONS = True
 #: A partitioned queue on a Standard namespace has 16 partitions and reports 16 times the requested size.
 STANDARD_PARTITION_COUNT = 16
 RETRY_TOTAL = 2
+
+#: The transport cuts these headers to fit Azure's property size limit (OutgoingMessageExtensions, ASB@6.4.3).
+TRIMMED_HEADERS = ("NServiceBus.ExceptionInfo.StackTrace", "NServiceBus.ExceptionInfo.Message")
+MAX_PROPERTY_UTF8_BYTES = 32767 - 2048
 
 #: Keys understood by the Azure SDK, lower-cased -> canonical spelling.
 SDK_KEYS = {
@@ -147,6 +159,7 @@ def parse_servicebus_connection_string(connection_string):
         "enable_partitioning": None,
         "hierarchy_namespace": None,
         "use_development_emulator": False,
+        "amqp_websockets": False,
     }
     if "=" not in text:
         settings["fully_qualified_namespace"] = _bare_namespace(text)
@@ -166,6 +179,8 @@ def parse_servicebus_connection_string(connection_string):
     settings["topic_name"] = parsed.get("topicname")
     settings["hierarchy_namespace"] = (parsed.get("hierarchynamespace") or "").strip() or None
     settings["client_id"] = parsed.get("clientid") or None
+    # ServiceControl's TransportType=AmqpWebSockets: AMQP over port 443 for the data plane.
+    settings["amqp_websockets"] = parsed.get("transporttype", "").strip().lower() == "amqpwebsockets"
     if "enablepartitioning" in parsed:
         settings["enable_partitioning"] = _parse_bool(parsed["enablepartitioning"], "EnablePartitioning")
     if "queuelengthquerydelayinterval" in parsed and not re.match(
@@ -248,6 +263,33 @@ def _authentication(parsed):
             "credentials)." % MANAGED_IDENTITY
         )
     return "shared_access"
+
+
+def trimmed_headers(headers):
+    """The headers as the transport sends them: the stack trace and exception message cut to 30719 UTF-8 bytes,
+    never inside a character (TrimTooLongKnownHeadersInPlace)."""
+    result = dict(headers)
+    for key in TRIMMED_HEADERS:
+        encoded = result.get(key, "").encode("utf-8")
+        if len(encoded) > MAX_PROPERTY_UTF8_BYTES:
+            result[key] = encoded[:MAX_PROPERTY_UTF8_BYTES].decode("utf-8", "ignore")
+    return result
+
+
+def message_fields(message, native_id):
+    """The ServiceBusMessage keyword arguments of ToAzureServiceBusMessage: the body, a new GUID as MessageId (not the
+    NServiceBus id, so native duplicate detection never collides), every header as an application property, and
+    CorrelationId, ContentType and ReplyTo copied from their headers."""
+    headers = trimmed_headers(message.headers)
+    fields = {"body": message.body, "message_id": native_id, "application_properties": headers}
+    for header, field in (
+        ("NServiceBus.CorrelationId", "correlation_id"),
+        ("NServiceBus.ContentType", "content_type"),
+        ("NServiceBus.ReplyToAddress", "reply_to"),
+    ):
+        if header in headers:
+            fields[field] = headers[header]
+    return fields
 
 
 def _positive_int(value, option, minimum, maximum):
@@ -454,6 +496,41 @@ class AzureServiceBusTransport(Transport):
             return None
         runtime = self._call("get_queue_runtime_properties", physical, self._client().get_queue_runtime_properties)
         return runtime.active_message_count
+
+    def send(self, name, message, check_mode=False):
+        physical = self.physical_name(name)
+        if self._get_queue(physical) is None:
+            raise self.missing_queue_error(name, physical)
+        native_id = None if check_mode else str(uuid.uuid4())
+        fields = message_fields(message, native_id)
+        sent = Message(message.message_id, fields["application_properties"], message.body)
+        command = "send_messages %s MessageId=%s (%d application properties, %d bytes)" % (
+            physical,
+            native_id or "<new GUID>",
+            len(fields["application_properties"]),
+            len(message.body),
+        )
+        if not check_mode:
+            try:
+                with self._sender_client() as client, client.get_queue_sender(physical) as sender:
+                    sender.send_messages(ServiceBusMessage(**fields))
+            except AzureError as exc:
+                raise self._error("send_messages", physical, exc) from None
+        return send_result(name, physical, sent, native_message_id=native_id, commands=[command])
+
+    def _sender_client(self):
+        """The data-plane client (AMQP, or AMQP over WebSockets), made for the one send."""
+        options = {"retry_total": RETRY_TOTAL, "retry_backoff_factor": 0.5}
+        if self.settings["amqp_websockets"]:
+            options["transport_type"] = TransportType.AmqpOverWebsocket
+        try:
+            if self.settings["authentication"] == "shared_access":
+                return ServiceBusClient.from_connection_string(self.settings["sdk_connection_string"], **options)
+            return ServiceBusClient(self.settings["fully_qualified_namespace"], self._token_credential(), **options)
+        except (ValueError, AzureError) as exc:
+            raise TransportConfigurationError(
+                "Could not set up the Azure Service Bus client from the connection string: %s" % self.redactor(str(exc))
+            ) from None
 
     # -- helpers -------------------------------------------------------------------------------------
     def _create_options(self):

@@ -10,11 +10,16 @@ ServiceControl registers its ``BackwardsCompatibleQueueNameSanitizer`` with the 
 names are lower-cased, characters Azure does not accept become ``-``, and names longer than 63
 characters are shortened with an MD5-derived GUID. Queues are created with CreateIfNotExists semantics
 and no metadata, exactly as the transport does.
+
+A message is the base64 of the JSON MessageWrapper the transport writes with ServiceControl's System.Text.Json wrapper
+serializer, kept for 30 days (docs/reference/transports.md §6.3).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import re
 import traceback
 import uuid
@@ -24,6 +29,7 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._results i
     absent_state,
     operation_result,
     queue_state,
+    send_result,
 )
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
@@ -55,6 +61,13 @@ MIN_QUEUE_NAME_LENGTH = 3
 GUID_STRING_LENGTH = 36
 #: Few, quick retries (1 s apart): the SDK default (exponential from 15 s) takes about 87 s against a dead endpoint.
 RETRY_TOTAL = 2
+
+#: NServiceBus's MessageIntent values (NSB@10.2.7 MessageIntent.cs), written as numbers by System.Text.Json.
+MESSAGE_INTENTS = {"send": 1, "publish": 2, "subscribe": 3, "unsubscribe": 4, "reply": 5}
+#: The dispatcher's time to live without a time-to-be-received (CloudQueueMessageMaxTimeToLive).
+MESSAGE_TIME_TO_LIVE = 30 * 24 * 3600
+#: An Azure Storage queue message holds at most 64 KiB of text.
+MAX_MESSAGE_TEXT = 64 * 1024
 
 #: ServiceControl's own connection-string key (the subscription table); the storage SDK must not see it.
 SUBSCRIPTIONS_TABLE_KEY = "subscriptions table"
@@ -101,6 +114,41 @@ def azure_queue_name_problem(physical):
             "'-' characters"
         )
     return None
+
+
+def message_intent(headers):
+    """The wrapper's MessageIntent: the ``NServiceBus.MessageIntent`` header parsed like .NET Enum.TryParse (a name in
+    any case, or a number); 0 (``default(MessageIntent)``) when absent or not parsable."""
+    text = (headers.get("NServiceBus.MessageIntent") or "").strip()
+    if re.match(r"^[+-]?\d+$", text):
+        return int(text)
+    return MESSAGE_INTENTS.get(text.lower(), 0)
+
+
+def message_wrapper(message):
+    """The MessageWrapper the dispatcher builds (BuildMessageWrapper), fields in their declaration order.
+
+    A receiver copies its ReplyToAddress, CorrelationId and MessageIntent back over the headers, so they are taken
+    from the headers here.
+    """
+    headers = dict(message.headers)
+    return {
+        "IdForCorrelation": None,
+        "Id": message.message_id,
+        "MessageIntent": message_intent(headers),
+        "ReplyToAddress": headers.get("NServiceBus.ReplyToAddress"),
+        "TimeToBeReceived": "00:00:00",
+        "Headers": headers,
+        "Body": base64.b64encode(message.body).decode("ascii"),
+        "CorrelationId": headers.get("NServiceBus.CorrelationId"),
+        "Recoverable": False,
+    }
+
+
+def message_text(message):
+    """The queue message text: base64 of the wrapper's JSON (UTF-8)."""
+    wrapper = json.dumps(message_wrapper(message), separators=(",", ":"))
+    return base64.b64encode(wrapper.encode("utf-8")).decode("ascii")
 
 
 def split_connection_string(connection_string):
@@ -241,6 +289,31 @@ class AzureStorageQueueTransport(Transport):
     def depth(self, name):
         properties = self._properties(self.physical_name(name))
         return None if properties is None else properties.approximate_message_count
+
+    def send(self, name, message, check_mode=False):
+        physical = self.physical_name(name)
+        if self._properties(physical) is None:
+            raise self.missing_queue_error(name, physical)
+        text = message_text(message)
+        if len(text) > MAX_MESSAGE_TEXT:
+            raise TransportError(
+                "The message for queue '%s' is %d characters as an Azure Storage queue message; the limit is %d. Send "
+                "a smaller body or fewer headers." % (physical, len(text), MAX_MESSAGE_TEXT)
+            )
+        command = "Put Message %s time-to-live=%ds (MessageWrapper Id=%s, %d characters of base64)" % (
+            physical,
+            MESSAGE_TIME_TO_LIVE,
+            message.message_id,
+            len(text),
+        )
+        native_id = None
+        if not check_mode:
+            try:
+                sent = self._queue(physical).send_message(text, time_to_live=MESSAGE_TIME_TO_LIVE)
+            except AzureError as exc:
+                raise self._error("Put Message", physical, exc) from None
+            native_id = getattr(sent, "id", None)
+        return send_result(name, physical, message, native_message_id=native_id, commands=[command])
 
     # -- helpers -------------------------------------------------------------------------------------
     def _queue(self, physical):

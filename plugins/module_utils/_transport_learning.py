@@ -10,15 +10,24 @@ The connection string is the storage directory; ServiceControl expands environme
 A queue ``error`` is ``<root>/error/`` holding one ``<id>.metadata.txt`` per message, with the bodies
 in ``<root>/error/.bodies/``. Sending creates both directories, so creating them here is what a
 sender would do and harmless to ServiceControl.
+
+A message is sent as NServiceBus's dispatcher writes it (docs/reference/transports.md §8): the body file first, then
+the metadata written elsewhere and moved into the queue directory in one step, so a receiver never sees half a message.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import uuid
 
-from ansible_collections.servicecontrol.platform.plugins.module_utils._results import operation_result, queue_state
+from ansible_collections.servicecontrol.platform.plugins.module_utils._results import (
+    operation_result,
+    queue_state,
+    send_result,
+)
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     Transport,
@@ -28,6 +37,8 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._transport
 
 TRANSPORT_TYPE = "LearningTransport"
 BODIES_DIRECTORY = ".bodies"
+METADATA_SUFFIX = ".metadata.txt"
+BODY_SUFFIX = ".body.txt"
 # Windows rejects these in file names, and ServiceControl with the Learning transport often runs there.
 INVALID_NAME_CHARACTERS = frozenset('<>:"/\\|?*') | frozenset(chr(code) for code in range(32))
 RESERVED_WINDOWS_NAMES = frozenset(
@@ -119,6 +130,20 @@ def _portability_problem(name):
     return None
 
 
+def serialize_headers(headers):
+    """The metadata file as NServiceBus 10 writes it: the headers as a JSON object indented by two spaces, CRLF line
+    ends (HeaderSerializer, System.Text.Json); receivers read any JSON object (docs/reference/transports.md §8)."""
+    return json.dumps(headers, indent=2).replace("\n", "\r\n")
+
+
+def message_paths(queue_path, native_id):
+    """(body file, metadata file) of the message ``native_id`` in a queue directory."""
+    return (
+        os.path.join(queue_path, BODIES_DIRECTORY, native_id + BODY_SUFFIX),
+        os.path.join(queue_path, native_id + METADATA_SUFFIX),
+    )
+
+
 class LearningTransport(Transport):
     """Queue directories under the Learning transport's storage root on the host that runs the module."""
 
@@ -200,3 +225,37 @@ class LearningTransport(Transport):
                     "run again." % (path, exc.strerror or exc)
                 ) from None
         return operation_result("deleted", before, self._state(name, path, False, None, False), commands)
+
+    def send(self, name, message, check_mode=False):
+        state = self.describe(name)
+        path = state["physical_name"]
+        if not state["exists"]:
+            raise self.missing_queue_error(name, path)
+        # The native id is a new GUID; the NServiceBus id travels in the headers (docs/reference/transports.md §8).
+        native_id = None if check_mode else str(uuid.uuid4())
+        body_path, metadata_path = message_paths(path, native_id or "<new GUID>")
+        commands = [
+            "write %s (%d bytes)" % (body_path, len(message.body)),
+            "write %s (%d headers)" % (metadata_path, len(message.headers)),
+        ]
+        if not check_mode:
+            self._write_message(path, body_path, metadata_path, message)
+        return send_result(name, path, message, native_message_id=native_id, commands=commands)
+
+    def _write_message(self, path, body_path, metadata_path, message):
+        # Written beside the bodies (same filesystem, never read by receivers), then moved in: one step.
+        temporary = body_path[: -len(BODY_SUFFIX)] + ".metadata.tmp"
+        try:
+            os.makedirs(os.path.dirname(body_path), exist_ok=True)
+            with open(body_path, "wb") as body:
+                body.write(message.body)
+            with open(temporary, "wb") as metadata:
+                metadata.write(serialize_headers(message.headers).encode("utf-8"))
+            os.replace(temporary, metadata_path)
+        except OSError as exc:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise TransportError(
+                "Cannot write the message into queue directory %s: %s. Check that the module's user may write there; "
+                "the message was not sent." % (path, exc.strerror or exc)
+            ) from None

@@ -34,6 +34,12 @@ INSTALLER_RIGHTS = ("WriteMessage", "ReceiveMessage", "PeekMessage", "GetQueuePr
 ADMINISTRATORS_GROUP = "BUILTIN\\Administrators"
 ADMINISTRATORS_SID = "S-1-5-32-544"  # well-known SID, so a localised Windows resolves the same group
 
+NOT_SENT_HERE_MESSAGE = (
+    "MSMQ messages are written into private queues on the Windows host that runs ServiceControl, which this module "
+    "cannot reach: nothing was sent. MSMQ puts the NServiceBus headers as XML into the message's Extension property "
+    "(docs/reference/transports.md §7.3); send the message with a PowerShell step on that host (System.Messaging), "
+    "or run the probe on another transport."
+)
 NOT_HERE_MESSAGE = (
     "MSMQ queues live on the Windows host that runs ServiceControl and cannot be managed from this host. "
     "Use the servicecontrol.platform.queues role targeting that Windows host: it creates them with a "
@@ -154,3 +160,8 @@ class MsmqTransport(Transport):
 
     def depth(self, name):
         raise TransportConfigurationError(NOT_HERE_MESSAGE)
+
+    def send(self, name, message, check_mode=False):
+        # The name is still checked, so a bad one is reported as such.
+        self.physical_name(name)
+        raise TransportConfigurationError(NOT_SENT_HERE_MESSAGE)

@@ -144,6 +144,13 @@ CREATE_TABLE_TEMPLATE = (
 )
 DROP_TABLE_TEMPLATE = "DROP TABLE IF EXISTS %s"
 DEPTH_TEMPLATE = "SELECT count(*) FROM %s"
+# NServiceBus.Transport.PostgreSql's send (PostgreSqlConstants.SendText, docs/reference/transports.md §3.3), with
+# psycopg's named parameters for its @Id, @TimeToBeReceivedMs, @Headers and @Body. A NULL time-to-be-received gives a
+# NULL expires.
+INSERT_TEMPLATE = (
+    "INSERT INTO %s (id, expires, headers, body) VALUES (%%(id)s, "
+    "(now() AT TIME ZONE 'UTC') + (%%(ttbr)s || ' ms')::INTERVAL, %%(headers)s, %%(body)s)"
+)
 
 
 def create_table_sql(schema, table):
@@ -157,6 +164,12 @@ def drop_table_sql(schema, table):
 
 def depth_sql(schema, table):
     return DEPTH_TEMPLATE % qualified_table_name(schema, table)
+
+
+def insert_sql(schema, table):
+    """The INSERT NServiceBus.Transport.PostgreSql runs to send a message to a queue table (a ``%`` in a name is
+    doubled: psycopg reads the text as a template)."""
+    return INSERT_TEMPLATE % qualified_table_name(schema, table).replace("%", "%%")
 
 
 SCHEMA_EXISTS_SQL = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s"
@@ -422,6 +435,14 @@ class PostgreSqlTransport(TableTransport):
         except psycopg.Error as exc:
             raise TransportError("PostgreSQL %s failed: %s" % (what, self.redactor(_error_text(exc)))) from None
 
+    def _insert(self, statement, parameters, what):
+        """Run one INSERT in its own transaction (never swallowing a unique violation, unlike _execute)."""
+        try:
+            with self._connection.transaction(), self._cursor() as cursor:
+                cursor.execute(statement, parameters)
+        except psycopg.Error as exc:
+            raise TransportError("PostgreSQL could not %s: %s" % (what, self.redactor(_error_text(exc)))) from None
+
     def _execute(self, statement, what):
         """Run one DDL statement in its own transaction; another process creating it first is fine."""
         try:
@@ -495,6 +516,9 @@ class PostgreSqlTransport(TableTransport):
 
     def _drop_sql(self, address):
         return drop_table_sql(*address)
+
+    def _insert_sql(self, address):
+        return insert_sql(*address)
 
 
 def _error_text(exc):

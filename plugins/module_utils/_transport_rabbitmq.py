@@ -12,11 +12,16 @@ classic queues carry no arguments at all. The conventional routing topology adds
 queue's name (durable fanout) and binds the queue to it with the routing key "". The direct topology
 has the queue only.
 
+A message is published through the management API to the default exchange with the queue's name as routing key
+(which reaches the queue in both topologies), with the AMQP properties NServiceBus's transport sets
+(docs/reference/transports.md §1.3).
+
 Everything goes through one httpx client per module call (one connection, kept alive).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import traceback
 from urllib.parse import quote
@@ -25,6 +30,7 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._results i
     absent_state,
     operation_result,
     queue_state,
+    send_result,
 )
 from ansible_collections.servicecontrol.platform.plugins.module_utils._tls import TlsConfigurationError, TlsSettings
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
@@ -54,6 +60,12 @@ RESERVED_PREFIX = "amq."
 #: delivery-limit of the policy the NServiceBus transport (10.1.5+) creates: a big value instead of unlimited.
 NSB_DELIVERY_LIMIT = 100000
 
+#: The management API's name for the default exchange "".
+DEFAULT_EXCHANGE = "amq.default"
+#: A header NServiceBus removes from the message and answers with non-persistent delivery.
+NON_PERSISTENT_HEADER = "NServiceBus.Transport.RabbitMQ.UseNonPersistentDelivery"
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
 # .NET Regex.Escape escapes exactly these characters (and writes \t \n \f \r for the control ones).
 _DOTNET_REGEX_META = "\\*+?|{[()^$.# \t\n\f\r"
 _DOTNET_CONTROL_ESCAPES = {"\t": "t", "\n": "n", "\f": "f", "\r": "r"}
@@ -64,6 +76,37 @@ def dotnet_regex_escape(text):
     return "".join(
         "\\" + _DOTNET_CONTROL_ESCAPES.get(char, char) if char in _DOTNET_REGEX_META else char for char in text
     )
+
+
+def message_properties(message):
+    """The AMQP properties NServiceBus gives a message (BasicPropertiesExtensions.Fill, RMQ@11.2.1).
+
+    ``message_id`` is the NServiceBus id; every header goes into the headers table as a string;
+    ``delivery_mode`` 2 (persistent) unless the non-persistent header is present, which is removed; ``type`` is
+    ``NServiceBus.EnclosedMessageTypes`` up to its first comma; ``content_type`` ``NServiceBus.ContentType`` or
+    ``application/octet-stream``; ``correlation_id`` and ``reply_to`` from their headers.
+    """
+    headers = dict(message.headers)
+    persistent = headers.pop(NON_PERSISTENT_HEADER, None) is None
+    properties = {"message_id": message.message_id, "delivery_mode": 2 if persistent else 1, "headers": headers}
+    if headers.get("NServiceBus.CorrelationId") is not None:
+        properties["correlation_id"] = headers["NServiceBus.CorrelationId"]
+    if headers.get("NServiceBus.EnclosedMessageTypes") is not None:
+        properties["type"] = headers["NServiceBus.EnclosedMessageTypes"].split(",", 1)[0]
+    properties["content_type"] = headers.get("NServiceBus.ContentType") or DEFAULT_CONTENT_TYPE
+    if headers.get("NServiceBus.ReplyToAddress") is not None:
+        properties["reply_to"] = headers["NServiceBus.ReplyToAddress"]
+    return properties
+
+
+def publish_body(queue, message):
+    """The management API's publish request: to the default exchange, routed by the queue name, body as base64."""
+    return {
+        "properties": message_properties(message),
+        "routing_key": queue,
+        "payload": base64.b64encode(message.body).decode("ascii"),
+        "payload_encoding": "base64",
+    }
 
 
 class RabbitMQTransport(Transport):
@@ -494,3 +537,28 @@ class RabbitMQTransport(Transport):
         if not steps:
             return operation_result("absent", before, before, commands, notes)
         return operation_result("deleted", before, absent_state(name, name), commands, notes)
+
+    def send(self, name, message, check_mode=False):
+        self.physical_name(name)
+        if self._request("GET", self._path("queues", name), missing_ok=True) is None:
+            raise self.missing_queue_error(name, name)
+        path = self._path("exchanges", DEFAULT_EXCHANGE, "publish")
+        body = publish_body(name, message)
+        command = "POST /%s routing_key=%s message_id=%s delivery_mode=%d (%d headers, %d bytes)" % (
+            path,
+            name,
+            message.message_id,
+            body["properties"]["delivery_mode"],
+            len(body["properties"]["headers"]),
+            len(message.body),
+        )
+        if not check_mode:
+            answer = self._request("POST", path, body) or {}
+            if not answer.get("routed"):
+                raise TransportError(
+                    "RabbitMQ accepted the message for queue '%s' on virtual host '%s' but routed it nowhere, so it "
+                    "was dropped. Check that the queue still exists and run again."
+                    % (name, self.connection.virtual_host)
+                )
+        # The native id is the AMQP message_id property, which NServiceBus sets to the message id.
+        return send_result(name, name, message, native_message_id=message.message_id, commands=[command])

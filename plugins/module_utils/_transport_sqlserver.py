@@ -160,6 +160,13 @@ INDEXES_TEMPLATE = (
 SCHEMA_TEMPLATE = "SELECT s.schema_id FROM %s.sys.schemas s WHERE s.name = N%s"
 # NOLOCK: counting must never wait behind ServiceControl's receive transactions.
 DEPTH_TEMPLATE = "SELECT COUNT_BIG(*) FROM %s WITH (NOLOCK)"
+# NServiceBus.Transport.SqlServer's send (SqlServerConstants.SendTextWithRecoverable, docs/reference/transports.md
+# §2.3) without its NOCOUNT bookkeeping, with pymssql's named parameters for @Id, @TimeToBeReceivedMs, @Headers and
+# @Body. A NULL time-to-be-received gives a NULL Expires.
+INSERT_TEMPLATE = (
+    "INSERT INTO %s (Id, Recoverable, Expires, Headers, Body) VALUES (%%(id)s, 1, "
+    "CASE WHEN %%(ttbr)s IS NOT NULL THEN DATEADD(ms, %%(ttbr)s, GETUTCDATE()) END, %%(headers)s, %%(body)s)"
+)
 
 
 def drop_table_sql(catalog, schema, table):
@@ -186,6 +193,11 @@ def schema_sql(catalog, schema):
 
 def depth_sql(catalog, schema, table):
     return DEPTH_TEMPLATE % qualified_table_name(catalog, schema, table)
+
+
+def insert_sql(catalog, schema, table):
+    """The INSERT NServiceBus.Transport.SqlServer runs to send a message to a queue table."""
+    return INSERT_TEMPLATE % qualified_table_name(catalog, schema, table)
 
 
 def column_type(type_name, max_length):
@@ -346,6 +358,19 @@ class SqlServerTransport(TableTransport):
                 return
             raise TransportError("SQL Server could not %s: %s" % (what, self.redactor(_error_text(exc)))) from None
 
+    def _insert(self, statement, parameters, what):
+        """Run the INSERT in the connection's transaction and commit it; roll back on failure."""
+        # pymssql writes a bytearray as a 0x literal even when it is empty (empty bytes would become '', which SQL
+        # Server does not convert to varbinary implicitly).
+        parameters = dict(parameters, body=bytearray(parameters["body"]))
+        try:
+            cursor = self._connection.cursor()
+            cursor.execute(statement, parameters)
+            self._connection.commit()
+        except pymssql.Error as exc:
+            self._connection.rollback()
+            raise TransportError("SQL Server could not %s: %s" % (what, self.redactor(_error_text(exc)))) from None
+
     # -- reading -------------------------------------------------------------------------------------
     def describe(self, name):
         catalog, schema, table = self._parts(name)
@@ -419,6 +444,9 @@ class SqlServerTransport(TableTransport):
 
     def _drop_sql(self, address):
         return drop_table_sql(*address)
+
+    def _insert_sql(self, address):
+        return insert_sql(*address)
 
 
 def _error_number(exc):

@@ -9,9 +9,28 @@
 from __future__ import annotations
 
 import abc
+import json
+import uuid
 
-from ansible_collections.servicecontrol.platform.plugins.module_utils._results import absent_state, operation_result
+from ansible_collections.servicecontrol.platform.plugins.module_utils._results import (
+    absent_state,
+    operation_result,
+    send_result,
+)
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import Transport, TransportError
+
+
+def headers_json(headers):
+    """The Headers column as both transports' DictionarySerializer writes it: a compact JSON object, relaxed escaping
+    (non-ASCII kept), and every ``/`` written as ``\\/`` for DataContractJsonSerializer readers
+    (docs/reference/transports.md §2.3, §3.3)."""
+    return json.dumps(headers, ensure_ascii=False, separators=(",", ":")).replace("/", "\\/")
+
+
+def insert_parameters(native_id, message):
+    """The parameters of the INSERT: a new random row id (not the message id), no time-to-be-received (so no
+    Expires), the headers JSON and the body bytes."""
+    return {"id": native_id, "ttbr": None, "headers": headers_json(message.headers), "body": message.body}
 
 
 class TableTransport(Transport):
@@ -62,6 +81,14 @@ class TableTransport(Transport):
     def _execute(self, statement, what):
         """Run a changing statement and commit it; ``what`` names it in errors."""
 
+    @abc.abstractmethod
+    def _insert_sql(self, address):
+        """The INSERT a send runs, with the named parameters of insert_parameters()."""
+
+    @abc.abstractmethod
+    def _insert(self, statement, parameters, what):
+        """Run the INSERT with its parameters in a transaction and commit it; ``what`` names it in errors."""
+
     def ensure(self, name, check_mode=False):
         address = self._address(name)
         before = self.describe(name)
@@ -96,3 +123,26 @@ class TableTransport(Transport):
             self._execute(statement, "drop queue table %s" % before["physical_name"])
         after = absent_state(name, before["physical_name"], self._address_properties(address))
         return operation_result("deleted", before, after, [statement])
+
+    def send(self, name, message, check_mode=False):
+        address = self._address(name)
+        state = self.describe(name)
+        physical = state["physical_name"]
+        if not state["exists"]:
+            raise self.missing_queue_error(name, physical)
+        # Never insert into a table that is not a queue table just because its name matches.
+        self._check_shape(state)
+        statement = self._insert_sql(address)
+        native_id = None if check_mode else uuid.uuid4()
+        parameters = insert_parameters(native_id, message)
+        command = "%s -- id=%s, headers=%d characters of JSON, body=%d bytes" % (
+            statement,
+            native_id or "<new GUID>",
+            len(parameters["headers"]),
+            len(message.body),
+        )
+        if not check_mode:
+            self._insert(statement, parameters, "send to queue table %s" % physical)
+        return send_result(
+            name, physical, message, native_message_id=None if native_id is None else str(native_id), commands=[command]
+        )

@@ -10,16 +10,13 @@ Under CI=true an unreachable service fails the test; otherwise it is skipped wit
 
 from __future__ import annotations
 
-import os
-import pathlib
-import socket
 import time
-import urllib.parse
 import uuid
 
 import boto3
 import pytest
 from azure.storage.queue import QueueServiceClient
+from functional_support import endpoint, require_reachable
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
@@ -27,7 +24,6 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._transport
     open_transport,
 )
 
-ENDPOINTS = pathlib.Path(__file__).resolve().parents[1] / "endpoints.env"
 SERVICECONTROL_QUEUES = [
     "error",
     "audit",
@@ -36,23 +32,6 @@ SERVICECONTROL_QUEUES = [
     "error.log",
     "Particular.ServiceControl.Audit",
 ]
-
-
-def endpoint(key):
-    for line in ENDPOINTS.read_text().splitlines():
-        if line.startswith(key + "="):
-            return line.split("=", 1)[1]
-    raise AssertionError("%s is missing from %s" % (key, ENDPOINTS))
-
-
-def require_reachable(url, service):
-    parsed = urllib.parse.urlparse(url)
-    try:
-        socket.create_connection((parsed.hostname, parsed.port), timeout=2).close()
-    except OSError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail("%s at %s is unreachable under CI: %s" % (service, url, exc))
-        pytest.skip("%s at %s is unreachable (start it: bash tests/services.sh start)" % (service, url))
 
 
 def suffix():

@@ -9,7 +9,6 @@ PostgreSQL's catalog with their own queries, not with the transport's describe()
 
 from __future__ import annotations
 
-import os
 import pathlib
 import uuid
 
@@ -17,6 +16,8 @@ import pytest
 
 psycopg = pytest.importorskip("psycopg")
 pytest.importorskip("psycopg.sql")
+
+from functional_support import connect_postgresql  # noqa: E402
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (  # noqa: E402
     InvalidQueueNameError,
@@ -41,21 +42,7 @@ def connection_string():
 
 @pytest.fixture(scope="module")
 def admin():
-    settings = parse_connection_string(connection_string())
-    try:
-        connection = psycopg.connect(
-            host=settings["host"],
-            port=settings["port"],
-            dbname=settings["database"],
-            user=settings.get("username"),
-            password=settings.get("password"),
-            autocommit=True,
-            connect_timeout=5,
-        )
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL from tests/endpoints.env is unreachable under CI: %s" % exc)
-        pytest.skip("PostgreSQL from tests/endpoints.env is unreachable (start it: bash tests/services.sh start)")
+    connection = connect_postgresql(parse_connection_string(connection_string()))
     yield connection
     connection.close()
 

@@ -51,3 +51,25 @@ def test_every_transport_builds_its_results_here(tmp_path):
     for result in (created, existed, deleted, absent):
         assert set(result) == KEYS
     assert [r["action"] for r in (created, existed, deleted, absent)] == ["created", "existed", "deleted", "absent"]
+
+
+def test_send_result_reports_the_message_and_always_changes():
+    from ansible_collections.servicecontrol.platform.plugins.module_utils._messages import Message
+    from ansible_collections.servicecontrol.platform.plugins.module_utils._results import send_result
+
+    message = Message("id-1", {"NServiceBus.MessageId": "id-1"}, b"abc")
+    result = send_result("error", "phys", message, commands=("POST",))
+    assert result == {
+        "name": "error",
+        "physical_name": "phys",
+        "action": "sent",
+        "changed": True,
+        "message_id": "id-1",
+        "native_message_id": None,
+        "headers": {"NServiceBus.MessageId": "id-1"},
+        "body_length": 3,
+        "commands": ["POST"],
+        "notes": [],
+    }
+    result["headers"]["X"] = "changed"
+    assert message.headers == {"NServiceBus.MessageId": "id-1"}

@@ -51,6 +51,9 @@ class CaseInsensitiveTransport(Transport):
     def depth(self, name):
         raise NotImplementedError
 
+    def send(self, name, message, check_mode=False):
+        raise NotImplementedError
+
 
 # -- registry ---------------------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 
 import boto3
@@ -12,6 +14,7 @@ import moto
 import pytest
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils import _transport_amazonsqs as sqs_module
+from ansible_collections.servicecontrol.platform.plugins.module_utils._messages import Message
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     TransportConfigurationError,
@@ -329,3 +332,67 @@ def test_unreachable_endpoint_is_a_transport_error_without_the_secret():
 def test_using_the_transport_without_opening_it_is_an_error():
     with pytest.raises(TransportError, match="not open"):
         transport().describe("error")
+
+
+# -- send ---------------------------------------------------------------------------------------------
+
+PROBE = Message("6f1c2d3e", {"NServiceBus.MessageId": "6f1c2d3e", "NServiceBus.FailedQ": "Sales", "U": "é"}, b'{"a":1}')
+
+
+def test_the_wrapped_transport_message_is_what_nservicebus_sends():
+    request = sqs_module.send_message_request("https://sqs/q", PROBE)
+    assert request == {
+        "QueueUrl": "https://sqs/q",
+        "MessageBody": '{"Body":"%s","S3BodyKey":null,"Headers":{"NServiceBus.MessageId":"6f1c2d3e",'
+        '"NServiceBus.FailedQ":"Sales","U":"\\u00e9"}}' % base64.b64encode(b'{"a":1}').decode(),
+        "MessageAttributes": {"NServiceBus.MessageId": {"DataType": "String", "StringValue": "6f1c2d3e"}},
+    }
+    assert sqs_module.message_size(request) == len(request["MessageBody"]) + len("NServiceBus.MessageId") + 6 + 8
+
+
+def test_an_empty_body_and_a_missing_id_header_are_sent_as_nservicebus_sends_them():
+    wrapped = json.loads(sqs_module.transport_message_json(Message("id-1", {"X": "1"}, b"")))
+    assert wrapped == {
+        "Body": "empty message",
+        "S3BodyKey": None,
+        "Headers": {"X": "1", "NServiceBus.MessageId": "id-1"},
+    }
+
+
+def test_send_puts_the_message_into_the_queue(aws):
+    name = unique()
+    aws.create_queue(QueueName=name)
+    with transport() as sqs:
+        dry = sqs.send(name, PROBE, check_mode=True)
+        assert sqs.depth(name) == 0
+        result = sqs.send(name, PROBE)
+    url = aws.get_queue_url(QueueName=name)["QueueUrl"]
+    (received,) = aws.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
+    assert received["MessageId"] == result["native_message_id"]
+    assert dry["native_message_id"] is None and dry["commands"] == result["commands"]
+    assert json.loads(received["Body"])["Headers"] == PROBE.headers
+    assert base64.b64decode(json.loads(received["Body"])["Body"]) == PROBE.body
+    assert received["MessageAttributes"] == {"NServiceBus.MessageId": {"StringValue": "6f1c2d3e", "DataType": "String"}}
+    assert result["commands"] == [
+        "SendMessage QueueName=%s MessageAttributes=NServiceBus.MessageId=6f1c2d3e (wrapped transport message, %d "
+        "characters)" % (name, len(received["Body"]))
+    ]
+
+
+def test_send_to_a_missing_queue_or_above_the_size_limit_sends_nothing(aws):
+    name = unique()
+    with transport() as sqs, pytest.raises(TransportError, match="does not exist on AmazonSQS"):
+        sqs.send(name, PROBE)
+    aws.create_queue(QueueName=name)
+    with transport() as sqs, pytest.raises(TransportError, match="stores the body in S3"):
+        sqs.send(name, Message("big", {}, b"x" * (800 * 1024)))
+    with transport() as sqs:
+        assert sqs.depth(name) == 0
+
+
+def test_do_not_wrap_is_noted_and_the_wrapped_format_is_sent(aws):
+    name = unique()
+    aws.create_queue(QueueName=name)
+    with transport(CONNECTION_STRING + ";DoNotWrapOutgoingMessages=true") as sqs:
+        result = sqs.send(name, PROBE)
+    assert "wrapped format although the connection string sets DoNotWrapOutgoingMessages=true" in result["notes"][0]

@@ -25,6 +25,7 @@ from azure.servicebus.management import QueueProperties
 from ansible_collections.servicecontrol.platform.plugins.module_utils import (
     _transport_azureservicebus as asb,
 )
+from ansible_collections.servicecontrol.platform.plugins.module_utils._messages import Message
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     TransportConfigurationError,
@@ -551,3 +552,126 @@ def test_quoted_shared_access_key_without_a_semicolon_reaches_the_sdk_unquoted(f
     with transport(NAMESPACE % ("'%s'" % KEY)):
         pass
     assert client(fake).connection_string == CONNECTION_STRING
+
+
+# -- send through the data-plane client ------------------------------------------------------------
+
+
+class FakeServiceBusClient:
+    """Records how it was made and what each queue sender sent (the real ServiceBusMessage objects)."""
+
+    instances = []
+
+    def __init__(self, fully_qualified_namespace=None, credential=None, **kwargs):
+        self.fully_qualified_namespace, self.credential, self.kwargs = fully_qualified_namespace, credential, kwargs
+        self.connection_string = None
+        self.sent, self.closed, self.failure = [], False, None
+        FakeServiceBusClient.instances.append(self)
+
+    @classmethod
+    def from_connection_string(cls, conn_str, **kwargs):
+        made = cls(**kwargs)
+        made.connection_string = conn_str
+        return made
+
+    def get_queue_sender(self, queue_name):
+        client = self
+
+        class Sender:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc_info):
+                return False
+
+            def send_messages(self, message):
+                if client.failure is not None:
+                    raise client.failure
+                client.sent.append((queue_name, message))
+
+        return Sender()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.closed = True
+        return False
+
+
+@pytest.fixture
+def sender(fake, monkeypatch):
+    FakeServiceBusClient.instances = []
+    monkeypatch.setattr(asb, "ServiceBusClient", FakeServiceBusClient)
+    return FakeServiceBusClient
+
+
+PROBE_HEADERS = {
+    "NServiceBus.MessageId": "6f1c2d3e",
+    "NServiceBus.CorrelationId": "corr-1",
+    "NServiceBus.ContentType": "application/json",
+    "NServiceBus.ReplyToAddress": "Sales",
+    "NServiceBus.ExceptionInfo.StackTrace": "é" * 20000,
+}
+
+
+def test_send_builds_the_servicebus_message_nservicebus_sends(fake, sender):
+    with transport() as bus:
+        client(fake).queues["error"] = queue_properties("error")
+        result = bus.send("error", Message("6f1c2d3e", PROBE_HEADERS, b'{"a":1}'))
+    (made,) = sender.instances
+    assert made.connection_string == CONNECTION_STRING and made.closed is True
+    assert made.kwargs == {"retry_total": asb.RETRY_TOTAL, "retry_backoff_factor": 0.5}
+    ((queue, message),) = made.sent
+    assert queue == "error"
+    assert b"".join(message.body) == b'{"a":1}'
+    # A new GUID as MessageId, not the NServiceBus id.
+    assert message.message_id == result["native_message_id"] != "6f1c2d3e"
+    assert len(message.message_id) == 36
+    assert (message.correlation_id, message.content_type, message.reply_to) == ("corr-1", "application/json", "Sales")
+    # Every header as an application property; the stack trace cut to 30719 UTF-8 bytes on a character boundary.
+    trace = message.application_properties["NServiceBus.ExceptionInfo.StackTrace"]
+    assert trace == "é" * 15359 and len(trace.encode("utf-8")) == 30718
+    assert (
+        dict(message.application_properties, **{"NServiceBus.ExceptionInfo.StackTrace": "é" * 20000}) == PROBE_HEADERS
+    )
+    assert result["headers"]["NServiceBus.ExceptionInfo.StackTrace"] == trace
+    assert result["commands"] == [
+        "send_messages error MessageId=%s (5 application properties, 7 bytes)" % message.message_id
+    ]
+
+
+def test_send_in_check_mode_and_to_a_missing_queue_sends_nothing(fake, sender):
+    with transport() as bus:
+        with pytest.raises(TransportError, match="does not exist on NetStandardAzureServiceBus"):
+            bus.send("error", Message("1", {}, b""))
+        client(fake).queues["error"] = queue_properties("error")
+        dry = bus.send("error", Message("1", {}, b""), check_mode=True)
+    assert sender.instances == []
+    assert dry["native_message_id"] is None and dry["commands"] == [
+        "send_messages error MessageId=<new GUID> (0 application properties, 0 bytes)"
+    ]
+
+
+def test_send_over_websockets_and_hierarchy_namespace(fake, sender):
+    with transport(CONNECTION_STRING + ";TransportType=AmqpWebSockets;HierarchyNamespace=prod") as bus:
+        client(fake).queues["prod/error"] = queue_properties("prod/error")
+        bus.send("error", Message("1", {}, b""))
+    (made,) = sender.instances
+    assert made.kwargs["transport_type"] == asb.TransportType.AmqpOverWebsocket
+    assert made.sent[0][0] == "prod/error"
+
+
+def test_a_failed_send_is_reported_without_the_key(fake, sender):
+    def failing(*args, **kwargs):
+        made = FakeServiceBusClient(*args, **kwargs)
+        made.failure = ClientAuthenticationError("Unauthorized: SharedAccessKey=%s" % KEY)
+        return made
+
+    sender.from_connection_string = staticmethod(lambda conn_str, **kwargs: failing(**kwargs))
+    with transport() as bus:
+        client(fake).queues["error"] = queue_properties("error")
+        with pytest.raises(TransportError) as error:
+            bus.send("error", Message("1", {}, b""))
+    assert "send_messages for queue 'error' failed" in str(error.value)
+    assert KEY not in str(error.value)

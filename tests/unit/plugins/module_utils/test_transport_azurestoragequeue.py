@@ -6,7 +6,10 @@ operations against a fake QueueServiceClient (the live Azurite run is in tests/f
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import types
 
 import pytest
 from azure.core.exceptions import (
@@ -19,6 +22,7 @@ from azure.core.exceptions import (
 from ansible_collections.servicecontrol.platform.plugins.module_utils import (
     _transport_azurestoragequeue as asq,
 )
+from ansible_collections.servicecontrol.platform.plugins.module_utils._messages import Message
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     TransportConfigurationError,
@@ -207,6 +211,10 @@ class FakeQueueClient:
         self.service.calls.append(("delete_queue", self.name))
         self.service.queues.pop(self.name)
 
+    def send_message(self, content, **kwargs):
+        self.service.calls.append(("send_message", self.name, content, kwargs))
+        return types.SimpleNamespace(id="native-%d" % len(self.service.calls))
+
 
 class FakeService:
     instances = []
@@ -379,3 +387,68 @@ def test_quoted_value_without_a_semicolon_reaches_the_sdk_unquoted(fake):
     assert fake.instances[0].connection_string == (
         "DefaultEndpointsProtocol=https;AccountName=scaccount;AccountKey=%s" % ACCOUNT_KEY
     )
+
+
+# -- send ---------------------------------------------------------------------------------------------
+
+PROBE_HEADERS = {
+    "NServiceBus.MessageId": "6f1c2d3e",
+    "NServiceBus.MessageIntent": "Send",
+    "NServiceBus.CorrelationId": "corr-1",
+    "NServiceBus.ReplyToAddress": "sales",
+}
+
+
+def test_the_message_wrapper_is_what_the_dispatcher_builds():
+    text = asq.message_text(Message("6f1c2d3e", PROBE_HEADERS, b'{"a":1}'))
+    # Base64 of the System.Text.Json wrapper, fields in declaration order, MessageIntent as a number.
+    assert base64.b64decode(text).decode("utf-8") == (
+        '{"IdForCorrelation":null,"Id":"6f1c2d3e","MessageIntent":1,"ReplyToAddress":"sales",'
+        '"TimeToBeReceived":"00:00:00","Headers":{"NServiceBus.MessageId":"6f1c2d3e","NServiceBus.MessageIntent":"Send",'
+        '"NServiceBus.CorrelationId":"corr-1","NServiceBus.ReplyToAddress":"sales"},"Body":"eyJhIjoxfQ==",'
+        '"CorrelationId":"corr-1","Recoverable":false}'
+    )
+
+
+@pytest.mark.parametrize(
+    ("intent", "number"),
+    [
+        ("Send", 1),
+        ("publish", 2),
+        ("Subscribe", 3),
+        ("UNSUBSCRIBE", 4),
+        ("Reply", 5),
+        ("5", 5),
+        ("Nonsense", 0),
+        (None, 0),
+    ],
+)
+def test_message_intent_is_parsed_like_enum_try_parse(intent, number):
+    headers = {} if intent is None else {"NServiceBus.MessageIntent": intent}
+    assert asq.message_intent(headers) == number
+
+
+def test_send_puts_the_wrapper_with_thirty_days_to_live(fake):
+    with transport() as queues:
+        fake.instances[0].queues["error"] = (0, {})
+        dry = queues.send("error", Message("6f1c2d3e", PROBE_HEADERS, b"{}"), check_mode=True)
+        result = queues.send("error", Message("6f1c2d3e", PROBE_HEADERS, b"{}"))
+    sends = [call for call in fake.instances[0].calls if call[0] == "send_message"]
+    ((_send, name, content, kwargs),) = sends
+    assert (name, kwargs) == ("error", {"time_to_live": 2592000})
+    assert json.loads(base64.b64decode(content))["Headers"] == PROBE_HEADERS
+    assert result["native_message_id"] == "native-%d" % len(fake.instances[0].calls)
+    assert dry["native_message_id"] is None and dry["commands"] == result["commands"]
+    assert result["commands"] == [
+        "Put Message error time-to-live=2592000s (MessageWrapper Id=6f1c2d3e, %d characters of base64)" % len(content)
+    ]
+
+
+def test_send_to_a_missing_queue_or_too_big_a_message_sends_nothing(fake):
+    with transport() as queues:
+        with pytest.raises(TransportError, match="does not exist on AzureStorageQueue"):
+            queues.send("error", Message("1", {}, b""))
+        fake.instances[0].queues["error"] = (0, {})
+        with pytest.raises(TransportError, match="the limit is 65536"):
+            queues.send("error", Message("1", {}, b"x" * 49152))
+    assert not [call for call in fake.instances[0].calls if call[0] == "send_message"]

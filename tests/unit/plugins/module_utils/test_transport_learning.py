@@ -10,6 +10,7 @@ import os
 import pytest
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils import _transport_learning as learning
+from ansible_collections.servicecontrol.platform.plugins.module_utils._messages import Message
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     TransportConfigurationError,
@@ -162,3 +163,65 @@ def test_root_that_is_a_file_fails_on_open(tmp_path):
     (tmp_path / "root").write_text("")
     with pytest.raises(TransportError, match="not a directory"), make(tmp_path / "root"):
         pass
+
+
+# -- send ---------------------------------------------------------------------------------------------
+
+
+def probe(**headers):
+    return Message(
+        "6f1c2d3e-4b5a-4c6d-8e7f-901a2b3c4d5e", {"NServiceBus.MessageId": "6f1c2d3e", "A/B": "é", **headers}, b"\x00{}"
+    )
+
+
+def test_send_writes_the_body_then_the_metadata_as_nservicebus_does(tmp_path):
+    (tmp_path / "error").mkdir()
+    with make(tmp_path) as transport:
+        result = transport.send("error", probe())
+    native = result["native_message_id"]
+    assert tree(tmp_path) == [
+        "error",
+        os.path.join("error", ".bodies"),
+        os.path.join("error", ".bodies", native + ".body.txt"),
+        os.path.join("error", native + ".metadata.txt"),
+    ]
+    assert (tmp_path / "error" / ".bodies" / (native + ".body.txt")).read_bytes() == b"\x00{}"
+    # System.Text.Json indented by two spaces with CRLF; non-ASCII escaped; '/' as it is.
+    assert (tmp_path / "error" / (native + ".metadata.txt")).read_bytes() == (
+        b'{\r\n  "NServiceBus.MessageId": "6f1c2d3e",\r\n  "A/B": "\\u00e9"\r\n}'
+    )
+    assert result["commands"] == [
+        "write %s (3 bytes)" % (tmp_path / "error" / ".bodies" / (native + ".body.txt")),
+        "write %s (2 headers)" % (tmp_path / "error" / (native + ".metadata.txt")),
+    ]
+    assert (result["action"], result["changed"], result["physical_name"]) == ("sent", True, str(tmp_path / "error"))
+    assert result["message_id"] == "6f1c2d3e-4b5a-4c6d-8e7f-901a2b3c4d5e"
+    with make(tmp_path) as transport:
+        assert transport.depth("error") == 1
+
+
+def test_send_in_check_mode_writes_nothing(tmp_path):
+    (tmp_path / "error").mkdir()
+    with make(tmp_path) as transport:
+        result = transport.send("error", probe(), check_mode=True)
+    assert tree(tmp_path) == ["error"]
+    assert result["native_message_id"] is None
+    assert result["commands"][1] == "write %s (2 headers)" % (tmp_path / "error" / "<new GUID>.metadata.txt")
+
+
+def test_send_to_a_missing_queue_creates_nothing(tmp_path):
+    with make(tmp_path) as transport, pytest.raises(TransportError, match="does not exist on LearningTransport"):
+        transport.send("error", probe())
+    assert tree(tmp_path) == []
+
+
+def test_a_failed_write_leaves_no_metadata_file(tmp_path, monkeypatch):
+    (tmp_path / "error").mkdir()
+
+    def refuse(source, target):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(learning.os, "replace", refuse)
+    with make(tmp_path) as transport, pytest.raises(TransportError, match="Permission denied"):
+        transport.send("error", probe())
+    assert not [name for name in tree(tmp_path) if name.endswith((".metadata.txt", ".tmp"))]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils import _transport_msmq as msmq
+from ansible_collections.servicecontrol.platform.plugins.module_utils._messages import Message
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     TransportConfigurationError,
@@ -101,3 +102,11 @@ def test_powershell_step_needs_an_account_and_a_local_name():
         msmq.queue_creation_parameters("error", " ")
     with pytest.raises(InvalidQueueNameError, match="remote"):
         msmq.queue_creation_parameters("error@SQL01", "svc")
+
+
+def test_send_is_refused_after_the_name_is_checked():
+    with pytest.raises(TransportConfigurationError) as error:
+        make().send("error", Message("1", {}, b""))
+    assert "nothing was sent" in str(error.value) and "PowerShell step on that host" in str(error.value)
+    with pytest.raises(InvalidQueueNameError, match="remote"):
+        make().send("error@OTHERHOST", Message("1", {}, b""))

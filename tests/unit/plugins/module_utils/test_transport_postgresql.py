@@ -5,9 +5,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils import _transport_postgresql as pg
+from ansible_collections.servicecontrol.platform.plugins.module_utils._messages import Message
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     TransportConfigurationError,
@@ -215,6 +218,7 @@ class FakeConnection:
         self.schemas = set(schemas)
         self.columns = columns
         self.executed = []
+        self.inserted = []
 
     def cursor(self):
         return FakeCursor(self)
@@ -238,6 +242,8 @@ class FakeConnection:
             self.tables[("queues", "error.log")] = 0
         elif sql.startswith("DROP TABLE"):
             self.tables.clear()
+        elif sql.startswith("INSERT INTO"):
+            self.inserted.append(params)
         else:
             raise AssertionError("unexpected SQL: %s" % sql)
         return []
@@ -341,3 +347,80 @@ def test_missing_psycopg_is_reported_as_a_dependency(monkeypatch):
     with pytest.raises(TransportDependencyError) as error:
         make().open()
     assert error.value.library == "psycopg"
+
+
+# -- send ---------------------------------------------------------------------------------------------
+
+PROBE = Message(
+    "6f1c2d3e", {"NServiceBus.MessageId": "6f1c2d3e", "NServiceBus.FailedQ": '"public"."Sales"', "U": "é/x"}, b"{}"
+)
+
+
+def test_insert_is_the_transports_send_text():
+    assert pg.insert_sql("queues", "error.log") == (
+        'INSERT INTO "queues"."error.log" (id, expires, headers, body) VALUES (%(id)s, '
+        "(now() AT TIME ZONE 'UTC') + (%(ttbr)s || ' ms')::INTERVAL, %(headers)s, %(body)s)"
+    )
+    # psycopg reads the statement as a template: a '%' in a name is doubled.
+    assert pg.insert_sql("public", "100%").startswith('INSERT INTO "public"."100%%" (')
+
+
+def test_send_inserts_a_row_as_nservicebus_does_in_one_transaction():
+    connection = FakeConnection(tables={("queues", "error.log"): 0})
+    result = opened(connection).send("error.log", PROBE)
+    (parameters,) = connection.inserted
+    assert set(parameters) == {"id", "ttbr", "headers", "body"}
+    assert str(parameters["id"]) == result["native_message_id"] != PROBE.message_id
+    assert parameters["ttbr"] is None
+    # Compact JSON, non-ASCII kept, every '/' written as '\/' (DictionarySerializer).
+    assert (
+        parameters["headers"]
+        == '{"NServiceBus.MessageId":"6f1c2d3e","NServiceBus.FailedQ":"\\"public\\".\\"Sales\\"","U":"é\\/x"}'
+    )
+    assert parameters["body"] == b"{}"
+    insert = pg.insert_sql("queues", "error.log")
+    assert statements(connection)[-3:] == ["BEGIN", insert, "COMMIT"]
+    assert result["commands"] == [
+        "%s -- id=%s, headers=%d characters of JSON, body=2 bytes"
+        % (insert, parameters["id"], len(parameters["headers"]))
+    ]
+    assert (result["name"], result["physical_name"]) == ("error.log", '"queues"."error.log"')
+
+
+def test_send_in_check_mode_inserts_nothing():
+    connection = FakeConnection(tables={("queues", "error"): 0})
+    result = opened(connection).send("error", PROBE, check_mode=True)
+    assert connection.inserted == [] and "BEGIN" not in statements(connection)
+    assert result["native_message_id"] is None
+    assert "id=<new GUID>" in result["commands"][0]
+
+
+def test_send_refuses_a_missing_table_and_a_table_that_is_not_a_queue():
+    with pytest.raises(TransportError, match=re.escape('Queue \'error\' ("queues"."error") does not exist')):
+        opened(FakeConnection()).send("error", PROBE)
+    columns = [("id", "integer", True), ("payload", "text", False)]
+    connection = FakeConnection(tables={("queues", "error"): 0}, columns=columns)
+    with pytest.raises(TransportError, match="not a ServiceControl queue table"):
+        opened(connection).send("error", PROBE)
+    assert connection.inserted == []
+
+
+def test_a_failed_insert_is_reported_without_the_password(monkeypatch):
+    class InsertFailed(Exception):
+        sqlstate = "42501"
+
+    connection = FakeConnection(tables={("queues", "error"): 0})
+    original = connection.answer
+
+    def refuse(sql, params):
+        if sql.startswith("INSERT"):
+            raise InsertFailed("permission denied for table error")
+        return original(sql, params)
+
+    connection.answer = refuse
+    monkeypatch.setattr(pg, "psycopg", type("psycopg", (), {"Error": InsertFailed}))
+    with pytest.raises(TransportError) as error:
+        opened(connection).send("error", PROBE)
+    assert "permission denied for table error (SQLSTATE 42501)" in str(error.value)
+    assert "Secr3t" not in str(error.value)
+    assert statements(connection)[-1] == "ROLLBACK"

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils import _transport_rabbitmq
+from ansible_collections.servicecontrol.platform.plugins.module_utils._messages import Message
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     TransportConfigurationError,
@@ -44,6 +45,7 @@ class FakeManagementApi:
         self.exchanges = {}
         self.bindings = []
         self.policies = {}
+        self.published = []
         self.requests = []
         self.credentials = ("sc", SECRET)
 
@@ -109,6 +111,8 @@ class FakeManagementApi:
         method = request.method
         if kind == "queues":
             return self.queue(method, vhost, rest[0], body)
+        if kind == "exchanges" and rest[1:] == ["publish"] and method == "POST":
+            return self.publish(vhost, rest[0], body)
         if kind == "exchanges":
             return self.exchange(method, vhost, rest[0], body)
         if kind == "bindings":
@@ -161,6 +165,12 @@ class FakeManagementApi:
             return self.not_found()
         self.bindings = [b for b in self.bindings if not (b[0] == vhost and b[1] == name)]
         return httpx.Response(204)
+
+    def publish(self, vhost, exchange, body):
+        """The default exchange routes by queue name; the answer says whether a queue got it."""
+        self.published.append((vhost, exchange, body))
+        routed = exchange == "amq.default" and (vhost, body["routing_key"]) in self.queues
+        return httpx.Response(200, json={"routed": routed})
 
     def binding_list(self, vhost, source, destination):
         return [
@@ -741,3 +751,97 @@ def test_options_of_other_transports_are_rejected():
     with pytest.raises(TransportConfigurationError) as error:
         open_transport("RabbitMQ.QuorumDirectRouting", CONNECTION_STRING, {"sqs_endpoint_url": "http://x"})
     assert "sqs_endpoint_url" in str(error.value)
+
+
+# -- send ---------------------------------------------------------------------------------------------
+
+PROBE_ID = "6f1c2d3e-4b5a-4c6d-8e7f-901a2b3c4d5e"
+
+
+def probe_message(**headers):
+    base = {
+        "NServiceBus.MessageId": PROBE_ID,
+        "NServiceBus.CorrelationId": "corr-1",
+        "NServiceBus.ReplyToAddress": "Sales",
+        "NServiceBus.ContentType": "application/json",
+        "NServiceBus.EnclosedMessageTypes": "Sales.Probe, Sales, Version=1.0.0.0;Sales.IProbe, Sales",
+    }
+    return Message(PROBE_ID, dict(base, **headers), b'{"a":1}')
+
+
+@pytest.mark.parametrize("transport_type", ["RabbitMQ.QuorumConventionalRouting", "RabbitMQ.ClassicDirectRouting"])
+def test_send_publishes_to_the_default_exchange_with_nservicebus_properties(transport_type):
+    api = FakeManagementApi()
+    api.add_queue("error")
+    with make(transport_type, api) as transport:
+        result = transport.send("error", probe_message())
+    ((vhost, exchange, body),) = api.published
+    assert (vhost, exchange) == ("/", "amq.default")
+    assert body == {
+        "routing_key": "error",
+        "payload": base64.b64encode(b'{"a":1}').decode(),
+        "payload_encoding": "base64",
+        "properties": {
+            "message_id": PROBE_ID,
+            "delivery_mode": 2,
+            "headers": probe_message().headers,
+            "correlation_id": "corr-1",
+            "type": "Sales.Probe",
+            "content_type": "application/json",
+            "reply_to": "Sales",
+        },
+    }
+    assert ("POST", path("exchanges", "amq.default", "publish"), body) in api.writes
+    assert result["native_message_id"] == PROBE_ID
+    assert result["commands"] == [
+        "POST /api/exchanges/%%2F/amq.default/publish routing_key=error message_id=%s delivery_mode=2 (5 headers, "
+        "7 bytes)" % PROBE_ID
+    ]
+
+
+def test_send_without_content_type_and_with_the_non_persistent_header():
+    api = FakeManagementApi()
+    api.add_queue("error")
+    message = Message(PROBE_ID, {"NServiceBus.Transport.RabbitMQ.UseNonPersistentDelivery": "", "X": "1"}, b"")
+    with make("RabbitMQ.QuorumConventionalRouting", api) as transport:
+        transport.send("error", message)
+    properties = api.published[0][2]["properties"]
+    # The header is removed and the message sent non-persistent; no content type means octet-stream.
+    assert properties == {
+        "message_id": PROBE_ID,
+        "delivery_mode": 1,
+        "headers": {"X": "1"},
+        "content_type": "application/octet-stream",
+    }
+    assert api.published[0][2]["payload"] == ""
+
+
+def test_send_in_check_mode_reads_but_publishes_nothing():
+    api = FakeManagementApi()
+    api.add_queue("error")
+    with make("RabbitMQ.QuorumConventionalRouting", api) as transport:
+        result = transport.send("error", probe_message(), check_mode=True)
+    assert api.published == [] and api.writes == []
+    assert (result["changed"], result["native_message_id"]) == (True, PROBE_ID)
+
+
+def test_send_to_a_missing_queue_publishes_nothing():
+    api = FakeManagementApi()
+    with make("RabbitMQ.QuorumConventionalRouting", api) as transport, pytest.raises(TransportError) as error:
+        transport.send("error", probe_message())
+    assert "Queue 'error' (error) does not exist on RabbitMQ.QuorumConventionalRouting" in str(error.value)
+    assert api.published == []
+
+
+def test_an_unrouted_publish_is_an_error():
+    api = FakeManagementApi()
+    api.add_queue("error")
+    original = api.publish
+
+    def vanished(vhost, exchange, body):
+        api.queues.clear()
+        return original(vhost, exchange, body)
+
+    api.publish = vanished
+    with make("RabbitMQ.QuorumConventionalRouting", api) as transport, pytest.raises(TransportError, match="routed"):
+        transport.send("error", probe_message())

@@ -10,10 +10,12 @@ pymssql connection that records every call.
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils import _transport_sqlserver as mssql
+from ansible_collections.servicecontrol.platform.plugins.module_utils._messages import Message
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     TransportConfigurationError,
@@ -273,8 +275,8 @@ class FakeCursor:
         self.connection = connection
         self.rows = []
 
-    def execute(self, sql):
-        self.connection.calls.append(("execute", sql))
+    def execute(self, sql, params=None):
+        self.connection.calls.append(("execute", sql) if params is None else ("execute", sql, params))
         self.rows = self.connection.answer(sql)
 
     def fetchall(self):
@@ -282,11 +284,12 @@ class FakeCursor:
 
 
 class FakeConnection:
-    def __init__(self, exists=False, depth=0, columns=None, create_error=None):
+    def __init__(self, exists=False, depth=0, columns=None, create_error=None, insert_error=None):
         self.exists = exists
         self.depth = depth
         self.columns = columns or QUEUE_TABLE_COLUMNS
         self.create_error = create_error
+        self.insert_error = insert_error
         self.calls = []
 
     def cursor(self):
@@ -318,6 +321,9 @@ class FakeConnection:
             self.exists = True
         elif sql.startswith("IF OBJECT_ID"):
             self.exists = False
+        elif sql.startswith("INSERT INTO"):
+            if self.insert_error is not None:
+                raise self.insert_error
         else:
             raise AssertionError("unexpected SQL: %s" % sql)
         return []
@@ -467,3 +473,69 @@ def test_missing_pymssql_is_reported_as_a_dependency(monkeypatch):
     with pytest.raises(TransportDependencyError) as error:
         make().open()
     assert error.value.library == "pymssql"
+
+
+# -- send ---------------------------------------------------------------------------------------------
+
+PROBE = Message("6f1c2d3e", {"NServiceBus.MessageId": "6f1c2d3e", "NServiceBus.ReplyToAddress": "Sales@[dbo]/x"}, b"")
+
+
+def test_insert_is_the_transports_send_text_with_recoverable():
+    assert mssql.insert_sql("ServiceControl", "queues", "error") == (
+        "INSERT INTO [ServiceControl].[queues].[error] (Id, Recoverable, Expires, Headers, Body) VALUES (%(id)s, 1, "
+        "CASE WHEN %(ttbr)s IS NOT NULL THEN DATEADD(ms, %(ttbr)s, GETUTCDATE()) END, %(headers)s, %(body)s)"
+    )
+
+
+def test_send_inserts_one_row_and_commits(fake_pymssql):
+    fake_pymssql["connection"] = connection = FakeConnection(exists=True)
+    with make(validate_certs=False) as transport:
+        result = transport.send("error", PROBE)
+    insert = mssql.insert_sql("ServiceControl", "queues", "error")
+    ((_execute, sql, parameters),) = [call for call in connection.calls if len(call) == 3]
+    assert sql == insert
+    assert str(parameters["id"]) == result["native_message_id"]
+    assert parameters["ttbr"] is None
+    assert (
+        parameters["headers"] == '{"NServiceBus.MessageId":"6f1c2d3e","NServiceBus.ReplyToAddress":"Sales@[dbo]\\/x"}'
+    )
+    # An empty body goes as an empty varbinary (pymssql writes a bytearray as 0x...).
+    assert parameters["body"] == bytearray(b"") and isinstance(parameters["body"], bytearray)
+    assert connection.calls[connection.calls.index(("execute", sql, parameters)) + 1] == ("commit",)
+    assert result["commands"][0].startswith(insert + " -- id=")
+
+
+def test_pymssql_writes_the_parameters_as_sql_server_literals():
+    _mssql = pytest.importorskip("pymssql._mssql")
+    parameters = {"id": uuid.UUID(int=1), "ttbr": None, "headers": "{\"a\":\"é'\"}", "body": bytearray(b"")}
+    text = _mssql.substitute_params(mssql.insert_sql("c", "s", "t"), parameters).decode("utf-8")
+    assert text == (
+        "INSERT INTO [c].[s].[t] (Id, Recoverable, Expires, Headers, Body) VALUES "
+        "(N'00000000-0000-0000-0000-000000000001', 1, CASE WHEN NULL IS NOT NULL THEN DATEADD(ms, NULL, GETUTCDATE()) "
+        "END, N'{\"a\":\"é''\"}', 0x)"
+    )
+
+
+def test_send_in_check_mode_inserts_nothing(fake_pymssql):
+    fake_pymssql["connection"] = connection = FakeConnection(exists=True)
+    with make(validate_certs=False) as transport:
+        result = transport.send("error", PROBE, check_mode=True)
+    assert not [call for call in connection.calls if len(call) == 3] and ("commit",) not in connection.calls
+    assert result["native_message_id"] is None
+
+
+def test_send_to_a_missing_table_inserts_nothing(fake_pymssql):
+    with make(validate_certs=False) as transport, pytest.raises(TransportError, match="does not exist on SQLServer"):
+        transport.send("error", PROBE)
+    assert not [call for call in fake_pymssql["connection"].calls if len(call) == 3]
+
+
+def test_a_failed_insert_rolls_back(fake_pymssql):
+    fake_pymssql["connection"] = connection = FakeConnection(
+        exists=True, insert_error=FakeError(229, b"The INSERT permission was denied on the object 'error'.")
+    )
+    with make(validate_certs=False) as transport, pytest.raises(TransportError) as error:
+        transport.send("error", PROBE)
+    assert "INSERT permission was denied" in str(error.value) and "(error 229)" in str(error.value)
+    assert "Secr3t" not in str(error.value)
+    assert connection.calls[-2:] == [("rollback",), ("close",)]

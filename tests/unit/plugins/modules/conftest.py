@@ -12,6 +12,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils import _transport
+from ansible_collections.servicecontrol.platform.plugins.module_utils._results import send_result
 from ansible_collections.servicecontrol.platform.plugins.module_utils._transport import (
     InvalidQueueNameError,
     Transport,
@@ -108,6 +109,18 @@ class FakeTransport(Transport):
 
     def depth(self, name):
         return self.describe(name)["depth"]
+
+    def send(self, name, message, check_mode=False):
+        """Appends to broker["sent"] (a missing queue is an error, as on every transport)."""
+        physical = self.physical_name(name)
+        queue = self.broker["queues"].get(name)
+        if queue is None:
+            raise self.missing_queue_error(name, physical)
+        native = None if check_mode else "native-%d" % (len(self.broker.setdefault("sent", [])) + 1)
+        if not check_mode:
+            self.broker["sent"].append({"queue": name, "message": message, "native_id": native})
+            queue["depth"] += 1
+        return send_result(name, physical, message, native_message_id=native, commands=["send to " + physical])
 
 
 class ModuleExit(Exception):
