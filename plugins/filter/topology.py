@@ -45,6 +45,20 @@ def _topology_report(topology, title="ServiceControl topology", results=None):
         raise AnsibleFilterError(str(exc)) from None
 
 
+def _api_url(url):
+    text = str(url or "").rstrip("/")
+    return text if text.lower().endswith("/api") else text + "/api"
+
+
+def _dr_probe_places(probe, instances):
+    """[[probe, primary API URL], [probe, backup API URL]] for one probe result of dr_setup."""
+    backup = probe["item"]
+    primary = next((i for i in instances if i["name"] == backup.get("backup_of")), None)
+    if primary is None:
+        raise AnsibleFilterError("No primary named %s for backup %s." % (backup.get("backup_of"), backup.get("name")))
+    return [[probe, _api_url(primary["url"])], [probe, _api_url(backup["url"])]]
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -52,4 +66,5 @@ class FilterModule:
             "instance_environment": _instance_environment,
             "topology_instances": _topology_instances,
             "topology_report": _topology_report,
+            "dr_probe_places": _dr_probe_places,
         }

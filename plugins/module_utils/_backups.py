@@ -57,6 +57,7 @@ def derive_backups(raw_instances, url_of):
         if primary is None:
             continue
         backup.setdefault("name", primary["name"] + BACKUP_SUFFIX)
+        backup.setdefault("backup_of", primary["name"])
         pairs.append((primary, backup))
     for primary, backup in pairs:
         _derive_primary(primary, backup, problems)

@@ -66,6 +66,7 @@ def instance_rows(normalised):
                 "url": url,
                 "ingests": ingest_queue(instance),
                 "forwards_to": forward_queue(instance),
+                "backup_of": instance.get("backup_of"),
             }
         )
     return rows

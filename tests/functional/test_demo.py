@@ -94,17 +94,23 @@ def test_demo_builds_the_dr_topology_and_the_backups_receive_what_the_primaries_
         assert recap[0] > 0 and recap[1] == 0
         for url in URLS.values():
             assert url in output  # the instances' addresses are printed
+        # The probe: found in both primaries and both backups, then the probe failure archived on both.
+        assert "Wait until each probe failure is in the primary and in its backup" in output
+        assert output.count("Archive each probe failure") == 1
+        assert total(URLS["backup error"], "errors?status=archived") >= 1
+        assert total(URLS["primary error"], "errors?status=unresolved") == 0
         report = (EXAMPLE / "dr-report" / "dr-setup.md").read_text(encoding="utf-8")
         assert "```mermaid" in report and "-- forwards --> q_error_backup" in report
 
         code, output, recap = playbook("dr-setup.yml")
         assert code == 0, output[-6000:]
-        assert recap == (0, 0), "a second run changes nothing"
+        # A second run changes nothing (its probe is proof, not change, and is archived again).
+        assert recap == (0, 0), "a second run changes nothing: %s" % output[-3000:]
 
         endpoint("fail", "--count", "5", "--message-type", "Sales.PlaceOrder")
         endpoint("audit", "--count", "7")
-        assert wait_for(URLS["primary error"], "errors", 5) == 5
-        assert wait_for(URLS["backup error"], "errors", 5) == 5, "the backup received every forwarded failure"
+        assert wait_for(URLS["primary error"], "errors?status=unresolved", 5) == 5
+        assert wait_for(URLS["backup error"], "errors?status=unresolved", 5) == 5, "the backup received every failure"
         assert wait_for(URLS["backup audit"], "messages", 7) >= 7, "the backup received every forwarded audit"
     finally:
         code, output, _recap = playbook("dr-stop.yml")
