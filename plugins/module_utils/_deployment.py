@@ -390,7 +390,7 @@ def container_environment(instance, transport, ravendb_url=None, license_text=No
     environment = {environment_name(key): value for key, value in settings.items()}
     for key, value in desired_settings(instance, transport).items():
         # Host and port are fixed inside the container (§3.2): map ports instead.
-        if key.lower() in ("%s/port" % ns.lower(), "%s/hostname" % ns.lower(), "%s/httpport" % ns.lower()):
+        if key.lower() in tuple(k % ns.lower() for k in ("%s/port", "%s/hostname", "%s/httpport", "%s/httphostname")):
             continue
         if key.lower() in ("%s/dbpath" % ns.lower(), "%s/logpath" % ns.lower()):
             continue
@@ -582,7 +582,14 @@ def lab_definition(instance, transport, target=None):
 def _host_settings_environment(instance):
     """Port, host name and paths: a process (unlike a container) takes them from its settings."""
     ns = _ns(instance).lower()
-    wanted = ("%s/port" % ns, "%s/hostname" % ns, "%s/httpport" % ns, "%s/dbpath" % ns, "%s/logpath" % ns)
+    wanted = (
+        "%s/port" % ns,
+        "%s/hostname" % ns,
+        "%s/httpport" % ns,
+        "%s/httphostname" % ns,
+        "%s/dbpath" % ns,
+        "%s/logpath" % ns,
+    )
     return {
         environment_name(key): format_value(value)
         for key, value in instance["settings"].items()
