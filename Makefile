@@ -37,10 +37,10 @@ demo-stop: venv collections ## stop the lab instances `make demo` left running
 setup: system-deps venv node_modules collections ## install everything the tests and the demo need
 
 .PHONY: system-deps
-system-deps: ## Debian packages: RabbitMQ (management plugin), PostgreSQL, podman + runc + debootstrap (idempotent)
-	@if ! dpkg -s rabbitmq-server postgresql-15 podman runc debootstrap >/dev/null 2>&1; then \
+system-deps: ## Debian packages: RabbitMQ (management plugin), PostgreSQL, podman + runc + debootstrap, Chromium (idempotent)
+	@if ! dpkg -s rabbitmq-server postgresql-15 podman runc debootstrap chromium >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server postgresql \
-	    podman runc debootstrap >/dev/null; \
+	    podman runc debootstrap chromium >/dev/null; \
 	fi
 
 .PHONY: images
