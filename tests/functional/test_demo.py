@@ -8,15 +8,19 @@ that the backups received what the primaries forwarded, and stops the instances 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "lab"
@@ -27,6 +31,17 @@ URLS = {
     "backup error": "http://localhost:33335/api",
     "backup audit": "http://localhost:44446/api",
 }
+# The instances listen on fixed ports, so one demo runs at a time on this machine, whichever checkout, leg or
+# run starts it: `make test` runs this test on its main leg, on its 2.21 leg and from the installed artifact
+# (tests/artifact.sh), and the legs run side by side.
+DEMO_LOCK = Path(tempfile.gettempdir()) / "servicecontrol-platform-demo.lock"
+
+
+@pytest.fixture(autouse=True)
+def _one_demo_at_a_time():
+    with DEMO_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _environment():

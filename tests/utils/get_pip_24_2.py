@@ -2,7 +2,8 @@
 # machine cannot reach. `make tree` copies it to ~/.ansible/test/cache/get_pip_24_2.py, where
 # ansible-test looks before downloading. ansible-test runs it as:
 #   python get_pip_24_2.py --disable-pip-version-check pip==24.2 [--no-setuptools] [--no-wheel]
-# The name tracks the pip version pinned by ansible-core (2.19: pip 24.2).
+# The name tracks the pip version pinned by ansible-core (2.19: pip 24.2, 2.21: pip 25.2); the script itself
+# installs whatever pip version it is asked for, so `make tree` copies it under the name each leg needs (GET_PIP).
 """Install pip into the running interpreter without network access to the get-pip host."""
 
 import ensurepip
