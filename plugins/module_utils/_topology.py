@@ -41,6 +41,19 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._transport
 ROLES = ("primary", "backup")
 INSTANCE_KEYS = frozenset(("name", "kind", "role", "settings", "host", "url", "version", "target", "backup_of"))
 TRANSPORT_KEYS = frozenset(("type", "connection_string", "options"))
+# ServicePulse installations pointed at an Error instance (docs/topology.md, docs/reference/servicecontrol.md §3.3):
+# the keys every kind takes, and those of each kind.
+SERVICEPULSE_KINDS = {
+    "standalone": frozenset(("path", "os")),
+    "container": frozenset(("engine", "container", "image", "port", "env")),
+    "integrated": frozenset(("instance",)),
+}
+SERVICEPULSE_COMMON_KEYS = frozenset(("name", "kind", "host", "url"))
+SERVICEPULSE_REQUIRED = {
+    "standalone": ("path", "url"),
+    "container": ("container", "image", "url"),
+    "integrated": ("instance",),
+}
 
 
 class TopologyError(ValueError):
@@ -198,6 +211,72 @@ def _check_relations(instances, problems):
                     )
 
 
+def _servicepulse_kind_keys(entry, kind, label, errors, problems):
+    """The keys of one kind of ServicePulse, with their defaults, and their problems."""
+    shaped = {key: entry.get(key) for key in SERVICEPULSE_KINDS[kind]}
+    for key in SERVICEPULSE_REQUIRED[kind]:
+        if not entry.get(key):
+            problems.append("%s: a %s ServicePulse needs '%s'." % (label, kind, key))
+    if kind == "standalone":
+        shaped["os"] = entry.get("os") or "linux"
+        if shaped["os"] not in ("linux", "windows"):
+            problems.append("%s has os '%s'; use linux or windows." % (label, shaped["os"]))
+    elif kind == "container":
+        shaped["engine"] = entry.get("engine") or "podman"
+        shaped["env"] = dict(entry.get("env") or {})
+        if shaped["engine"] not in ("podman", "docker"):
+            problems.append("%s has engine '%s'; use podman or docker." % (label, shaped["engine"]))
+        if "SERVICECONTROL_URL" in shaped["env"]:
+            problems.append(
+                "%s: env sets SERVICECONTROL_URL, which the servicepulse role sets to the Error instance's URL; "
+                "remove it from env." % label
+            )
+    elif entry.get("instance") and entry["instance"] not in errors:
+        problems.append(
+            "%s: instance '%s' is not an Error instance of the topology (Error instances: %s); integrated "
+            "ServicePulse is served by an Error instance."
+            % (label, entry["instance"], ", ".join(sorted(errors)) or "none")
+        )
+    return shaped
+
+
+def _check_servicepulse(entries, instances, problems):
+    """Validate the optional ``servicepulse`` list; return it normalised (every key present, defaults set)."""
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        problems.append("'servicepulse' must be a list of ServicePulse installations (docs/topology.md).")
+        return []
+    errors = {i["name"] for i in instances if i["kind"] == "error"}
+    normalised, seen = [], set()
+    for index, entry in enumerate(entries):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        label = "servicepulse[%d]%s" % (index, " (%s)" % name if name else "")
+        kind = entry.get("kind") if isinstance(entry, dict) else None
+        if kind not in SERVICEPULSE_KINDS:
+            problems.append(
+                "%s must be a mapping with 'name' and a 'kind' (one of: %s)." % (label, ", ".join(SERVICEPULSE_KINDS))
+            )
+            continue
+        allowed = SERVICEPULSE_COMMON_KEYS | SERVICEPULSE_KINDS[kind]
+        unknown = sorted(str(key) for key in entry if key not in allowed)
+        if unknown:
+            problems.append(
+                "%s has key(s) %s, which a %s ServicePulse does not take; allowed: %s."
+                % (label, ", ".join(unknown), kind, ", ".join(sorted(allowed)))
+            )
+        if not name or not isinstance(name, str):
+            problems.append("%s needs a 'name'." % label)
+        elif name.lower() in seen:
+            problems.append("%s: another ServicePulse entry is already named '%s'." % (label, name))
+        else:
+            seen.add(name.lower())
+        shaped = {key: entry.get(key) for key in SERVICEPULSE_COMMON_KEYS}
+        shaped.update(_servicepulse_kind_keys(entry, kind, label, errors, problems))
+        normalised.append(shaped)
+    return normalised
+
+
 def _url_of(raw_instance):
     """An instance's API address for RemoteInstances: its ``url``, or derived from its target and port."""
     try:
@@ -225,6 +304,7 @@ def validate_topology(topology):
     instances = [i for i in (_check_instance(x, n, problems) for n, x in enumerate(raw_instances)) if i and i["name"]]
     if not problems:
         _check_relations(instances, problems)
+    servicepulse = _check_servicepulse(topology.get("servicepulse"), instances, problems)
     if problems:
         raise TopologyError("The ServiceControl topology is invalid: " + " ".join(problems))
     transport = topology["transport"]
@@ -235,6 +315,7 @@ def validate_topology(topology):
             "options": dict(transport.get("options") or {}),
         },
         "instances": instances,
+        "servicepulse": servicepulse,
     }
 
 
