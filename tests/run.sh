@@ -4,8 +4,8 @@
 # 1. installs what is missing (Debian packages, the pinned venv, Azurite, dependency collections);
 # 2. starts the real services on loopback (tests/services.sh), overlapping their boot with lint;
 # 3. runs ruff, ansible-lint, ansible-test sanity, ansible-test units, ansible-test integration, molecule,
-#    with the lab's container images built (make images) before molecule, then plain pytest last (lab and
-#    functional tests), so pytest's summary line closes the log;
+#    with the lab's container images built (make images) before molecule, then plain pytest (lab and
+#    functional tests, on two workers) beside molecule;
 #    beside them, in the background, the newest-ansible-core leg (ansible-core 2.21 on Python 3.13, its own
 #    venv and collection tree): sanity, units, the lab end-to-end tests, then the release checks (changelog,
 #    docs lint, the installed artifact's demo, the execution environment's build context);
@@ -83,6 +83,10 @@ tests_line() {
 
 finish() {
   local rc=$?
+  if [ -n "${MOLECULE_PID:-}" ] && kill -0 "$MOLECULE_PID" 2>/dev/null; then
+    kill -- -"$MOLECULE_PID" 2>/dev/null || true
+    wait "$MOLECULE_PID" 2>/dev/null || true
+  fi
   if [ -n "${LEG_PID:-}" ] && kill -0 "$LEG_PID" 2>/dev/null; then
     kill -- -"$LEG_PID" 2>/dev/null || true
     wait "$LEG_PID" 2>/dev/null || true
@@ -161,8 +165,29 @@ stage integration make -s integration
 # The lab's container images (podman), which molecule (instance_podman) and pytest run; cached, so a warm
 # run takes seconds.
 stage images make -s images
-stage molecule make -s molecule
-stage pytest make -s pytest
+# Molecule's scenarios and pytest's lab and end-to-end tests spend most of their time waiting on instances:
+# molecule runs beside pytest (its own ports, 36000-38999), and pytest runs its tests on two workers.
+MOLECULE_SUMMARY=$LOGS/molecule.summary
+set -m
+(
+  SUMMARY=()
+  FAILED=0
+  stage molecule make -s molecule >/dev/null
+  printf '%s\n' "${SUMMARY[@]}" >"$MOLECULE_SUMMARY"
+  exit "$FAILED"
+) </dev/null &
+MOLECULE_PID=$!
+set +m
+stage pytest make -s pytest PYTEST_ARGS="-n 2 --dist load"
+wait "$MOLECULE_PID" || FAILED=1
+printf '\n===== molecule (ran beside pytest; %s) =====\n' "$LOGS/molecule.log"
+cat "$LOGS/molecule.log"
+if [ -s "$MOLECULE_SUMMARY" ]; then
+  mapfile -t -O "${#SUMMARY[@]}" SUMMARY <"$MOLECULE_SUMMARY"
+else
+  SUMMARY+=("molecule       FAILED  (no summary: see $LOGS/molecule.log)")
+  FAILED=1
+fi
 
 # --- 4. the newest-ansible-core leg: its log, then its rows in the summary ------------------------
 wait "$LEG_PID"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -65,9 +66,17 @@ def connect_postgresql(settings):
 
 
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback port between 20000 and 32767: one ServiceControl accepts (1-49151), below the kernel's
+    ephemeral range, and clear of the fixed ports of the demo (33333...) and the molecule scenarios (36000-38999),
+    which run beside these tests."""
+    for port in random.sample(range(20000, 32768), 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port between 20000 and 32767")
 
 
 @contextmanager

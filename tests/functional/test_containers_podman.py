@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from functional_support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTAINERS_CONF = ROOT / "lab" / "containers" / "containers.conf"
@@ -57,12 +58,6 @@ def _endpoint(key: str, default: str) -> str:
             if sep and name.strip() == key:
                 return value.strip()
     return default
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def podman(*args: str, timeout: float = PODMAN_STEP, check: bool = True) -> subprocess.CompletedProcess:
@@ -182,7 +177,7 @@ def wait_healthy(container: str) -> None:
 
 def ravendb(run: Run, name: str, volume: str) -> str:
     """A RavenDB stand-in container with its data in ``volume``; returns its URL (RAVENDB_CONNECTIONSTRING)."""
-    port = _free_port()
+    port = free_port()
     url = "http://127.0.0.1:%d" % port
     run.run(name, RAVENDB_IMAGE, env={"RAVEN_ServerUrl": url}, options=["-v", "%s:/var/lib/ravendb/data" % volume])
     wait_healthy(run.name(name))
@@ -236,7 +231,7 @@ def test_error_instance_keeps_its_failed_messages_in_the_ravendb_container(image
     connection_string = rabbitmq[0]
     data = run.volume("ravendb-data")
     raven_url = ravendb(run, "db", data)
-    api_port = _free_port()
+    api_port = free_port()
     error_queue = run.name("error")
     environment = instance_environment(
         rabbitmq,
@@ -291,7 +286,7 @@ def test_error_instance_keeps_its_failed_messages_in_the_ravendb_container(image
 
 def test_audit_image_setup_and_run(images, rabbitmq, run: Run):
     raven_url = ravendb(run, "db", run.volume("audit-data"))
-    api_port = _free_port()
+    api_port = free_port()
     environment = instance_environment(
         rabbitmq,
         api_port,
@@ -310,7 +305,7 @@ def test_audit_image_setup_and_run(images, rabbitmq, run: Run):
 
 
 def test_monitoring_image_setup_and_run(images, rabbitmq, run: Run):
-    api_port = _free_port()
+    api_port = free_port()
     environment = instance_environment(
         rabbitmq, api_port, MONITORING_INSTANCENAME=run.name("monitoring"), MONITORING_ERRORQUEUE=run.name("error")
     )
@@ -348,7 +343,7 @@ def test_ansible_container_modules_drive_podman(images, tmp_path: Path):
         stderr=(tmp_path / "service.log").open("wb"),
     )
     state.containers += [state.name("docker-api"), state.name("podman-module")]
-    ports = {"docker": _free_port(), "podman": _free_port()}
+    ports = {"docker": free_port(), "podman": free_port()}
     try:
         deadline = time.monotonic() + 30
         while not socket_path.exists():

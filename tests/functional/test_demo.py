@@ -119,7 +119,7 @@ def test_demo_builds_the_dr_topology_and_the_backups_receive_what_the_primaries_
 
         code, output, recap = playbook("dr-setup.yml")
         assert code == 0, output[-6000:]
-        # A second run changes nothing (its probe is proof, not change, and is archived again).
+        # A second run changes nothing (and skips the proof: nothing changed since the first run proved it).
         assert recap == (0, 0), "a second run changes nothing: %s" % output[-3000:]
 
         endpoint("fail", "--count", "5", "--message-type", "Sales.PlaceOrder")

@@ -9,31 +9,18 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from functional_support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # The Learning transport's connection string is a directory path; a recognisable one shows whether it leaks.
 SECRET = "lab-s3cret-in-connection-string"
-
-
-def _free_port():
-    """A free port ServiceControl accepts (1-49151; the kernel's ephemeral ports can lie above that)."""
-    for port in random.sample(range(20000, 49151), 200):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError("no free port between 20000 and 49151")
 
 
 def _collections_path():
@@ -129,7 +116,7 @@ def stop_instance(tmp_path):
 
 @pytest.mark.parametrize("config", ["exe_config", "environment"])
 def test_plan_create_repeat_reconfigure_stop_remove(tmp_path, stop_instance, config):
-    port = _free_port()
+    port = free_port()
     described = topology(tmp_path, port, config)
 
     code, output, counts = run_role(tmp_path, described, check=True)
@@ -192,7 +179,7 @@ def test_plan_create_repeat_reconfigure_stop_remove(tmp_path, stop_instance, con
 
 
 def test_refuses_before_any_change_what_servicecontrol_would_refuse(tmp_path):
-    broken = topology(tmp_path, _free_port())
+    broken = topology(tmp_path, free_port())
     del broken["instances"][0]["settings"]["ServiceControl/ForwardErrorMessages"]
     del broken["instances"][0]["settings"]["ServiceControl/ErrorRetentionPeriod"]
     code, output, _counts = run_role(tmp_path, broken)
