@@ -14,7 +14,8 @@ def _replacement_report(state, plan, check_mode=False):
     try:
         return replacement_markdown(state, plan, check_mode)
     except (KeyError, TypeError) as exc:
-        raise AnsibleFilterError("Cannot write the replacement report: missing %s in the plan or state." % exc) from None
+        message = "Cannot write the replacement report: missing %s in the plan or state." % exc
+        raise AnsibleFilterError(message) from None
 
 
 class FilterModule:

@@ -61,9 +61,8 @@ def phase_rows(state):
         if phase is None:
             rows.append([title, "not run", "", ""])
             continue
-        details = ", ".join(
-            "%s %s" % (name, phase[name]) for name in ("retried", "archived", "refailed") if phase.get(name) not in (None, "")
-        )
+        counted = [name for name in ("retried", "archived", "refailed") if phase.get(name) not in (None, "")]
+        details = ", ".join("%s %s" % (name, phase[name]) for name in counted)
         done = "done" if phase.get("ended") else "started"
         duration = seconds_between(phase.get("started"), phase.get("ended"))
         rows.append([title, done, "" if duration is None else "%s s" % duration, details])
@@ -77,57 +76,67 @@ def _topology_picture(topology):
         return None
 
 
-def replacement_markdown(state, plan, check_mode=False):
-    """The Markdown report of a replacement run (or, in check mode, of its plan)."""
-    title = "Replacing Error instance %s by %s" % (plan["old"]["name"], plan["new"]["name"])
-    parts = ["# %s%s" % (title, " (plan, check mode)" if check_mode else ""), ""]
-    parts += [
+def _summary(state, plan):
+    parts = [
         "- Strategy: `%s`" % plan["strategy"],
         "- Old instance: `%s` (%s)" % (plan["old"]["name"], plan["old"].get("url") or "no URL"),
         "- New instance: `%s` (%s)" % (plan["new"]["name"], plan["new"].get("url") or "no URL"),
         "- Prepared before the pause: %s" % ("yes" if plan.get("prepare_ahead") else "no"),
     ]
     if plan.get("audits_to_update"):
-        parts.append("- Audit instances repointed (ServiceControlQueueAddress): %s" % ", ".join(plan["audits_to_update"]))
+        audits = ", ".join(plan["audits_to_update"])
+        parts.append("- Audit instances repointed (ServiceControlQueueAddress): %s" % audits)
     window = pause_window(state)
     parts.append("- Ingestion pause: %s" % ("%s s" % window if window is not None else "not over yet"))
-    parts += ["", "## Phases", "", "| step | status | time | counts |", "|---|---|---|---|"]
-    parts += ["| %s |" % " | ".join(str(cell) for cell in row) for row in phase_rows(state)]
+    return parts
 
+
+def _drain_rules(state):
     drain = (state.get("phases") or {}).get("drain") or {}
-    if drain.get("plan"):
-        parts += ["", "## Drain rules", "", "| rule | action | messages | route |", "|---|---|---|---|"]
-        for rule in drain["plan"]:
-            parts.append(
-                "| %s | %s | %s | %s |"
-                % (rule.get("name", ""), rule.get("action", ""), rule.get("count", ""), rule.get("route", ""))
-            )
+    if not drain.get("plan"):
+        return []
+    parts = ["", "## Drain rules", "", "| rule | action | messages | route |", "|---|---|---|---|"]
+    for rule in drain["plan"]:
+        cells = (rule.get(key, "") for key in ("name", "action", "count", "route"))
+        parts.append("| %s |" % " | ".join("" if cell is None else str(cell) for cell in cells))
+    return parts
 
+
+def _reconciliation(state):
     snapshot = state.get("snapshot") or {}
     reconciliation = state.get("reconciliation") or {}
-    parts += ["", "## Reconciliation", ""]
-    parts.append("- Unresolved on the old instance when the drain started: %d" % len(snapshot.get("unresolved_ids") or []))
-    parts.append("- Retried: %d, archived: %d" % (len(snapshot.get("retried_ids") or []), len(snapshot.get("archived_ids") or [])))
-    if reconciliation:
-        parts.append("- Result: %s" % ("everything accounted for" if reconciliation.get("ok") else "**not everything accounted for**"))
-        for name, value in sorted((reconciliation.get("counts") or {}).items()):
-            parts.append("  - %s: %s" % (name, value))
-        for missing in reconciliation.get("missing") or []:
-            parts.append("  - missing: %s" % missing)
-    else:
-        parts.append("- Not reconciled yet.")
+    unresolved = len(snapshot.get("unresolved_ids") or [])
+    retried, archived = len(snapshot.get("retried_ids") or []), len(snapshot.get("archived_ids") or [])
+    parts = ["", "## Reconciliation", ""]
+    parts.append("- Unresolved on the old instance when the drain started: %d" % unresolved)
+    parts.append("- Retried: %d, archived: %d" % (retried, archived))
+    if not reconciliation:
+        return [*parts, "- Not reconciled yet."]
+    verdict = "everything accounted for" if reconciliation.get("ok") else "**not everything accounted for**"
+    parts.append("- Result: %s" % verdict)
+    parts += ["  - %s: %s" % item for item in sorted((reconciliation.get("counts") or {}).items())]
+    parts += ["  - missing: %s" % missing for missing in reconciliation.get("missing") or []]
+    return parts
 
+
+def _link_line(link):
+    if not isinstance(link, dict):
+        return "- %s" % link
+    details = ", ".join("%s %s" % (key, value) for key, value in sorted(link.items()) if key != "name")
+    return "- %s: %s" % (link.get("name", "ServicePulse"), details)
+
+
+def replacement_markdown(state, plan, check_mode=False):
+    """The Markdown report of a replacement run (or, in check mode, of its plan)."""
+    title = "Replacing Error instance %s by %s" % (plan["old"]["name"], plan["new"]["name"])
+    parts = ["# %s%s" % (title, " (plan, check mode)" if check_mode else ""), "", *_summary(state, plan)]
+    parts += ["", "## Phases", "", "| step | status | time | counts |", "|---|---|---|---|"]
+    parts += ["| %s |" % " | ".join(str(cell) for cell in row) for row in phase_rows(state)]
+    parts += _drain_rules(state) + _reconciliation(state)
     if state.get("links"):
-        parts += ["", "## Links users need", ""]
-        for link in state["links"]:
-            if isinstance(link, dict):
-                parts.append("- %s: %s" % (link.get("name", "ServicePulse"), ", ".join(
-                    "%s %s" % (k, v) for k, v in sorted(link.items()) if k != "name")))
-            else:
-                parts.append("- %s" % link)
+        parts += ["", "## Links users need", ""] + [_link_line(link) for link in state["links"]]
     if plan.get("endpoint_plugin_note"):
         parts += ["", "## Endpoints", "", plan["endpoint_plugin_note"]]
-
     picture = _topology_picture(plan.get("topology") or {})
     if picture:
         parts += ["", "## Topology after the replacement", "", "```mermaid", picture, "```"]
