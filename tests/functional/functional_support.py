@@ -75,7 +75,7 @@ def free_port():
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+            return int(port)
     raise AssertionError("no free port between 20000 and 32767")
 
 

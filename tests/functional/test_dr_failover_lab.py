@@ -19,8 +19,9 @@ import sys
 import urllib.request
 from pathlib import Path
 
-# The demo's instances listen on fixed ports: its machine-wide lock (autouse) keeps one demo at a time.
-from test_demo import (
+# The demo's instances listen on fixed ports: its machine-wide lock (an autouse fixture, imported to apply)
+# keeps one demo at a time.
+from test_demo import (  # pylint: disable=unused-import
     EXAMPLE,
     STATE,
     URLS,
