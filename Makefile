@@ -135,9 +135,14 @@ integration: collections ## ansible-test integration (needs `make services`); TA
 	@bash tests/write-integration-config.sh $(COLLECTION)/tests/integration/integration_config.yml
 	@cd $(COLLECTION) && ansible-test integration --python $(TEST_PYTHON) --local $(TARGET)
 molecule: collections ## molecule scenarios (extensions/molecule: localhost, and podman with `make images`)
-	@cd $(COLLECTION) && molecule test --all
-
+	@$(MAKE) -s molecule-in-tree
 pytest: collections ## plain pytest: lab tests and functional tests
+	@$(MAKE) -s pytest-in-tree
+# The same on the collection tree as it is, without rebuilding it: the test command runs both side by side.
+.PHONY: molecule-in-tree pytest-in-tree
+molecule-in-tree:
+	@cd $(COLLECTION) && molecule test --all
+pytest-in-tree:
 	@cd $(COLLECTION) && python -m pytest $(PYTEST_ARGS)
 
 .PHONY: python-2.21 collections-2.21 sanity-2.21 units-2.21 lab-2.21 artifact artifact-2.21 lock-2.21

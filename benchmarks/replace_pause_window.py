@@ -2,7 +2,7 @@
 
 For each scenario (strategy `new_name`, where the new instance is prepared before the pause, or `keep_name`,
 where it is created during it; pre-clean off or on), on the lab (Learning transport, temporary directories,
-free ports), the way tests/functional/test_replace_error_instance_lab.py builds it:
+free ports), the way tests/functional/replacement_support.py builds it:
 
 1. a fresh lab topology (an Error instance, an Audit instance) set up with `dr_setup`, N failed messages in G
    failure groups (one exception type per group) ingested, a lab endpoint that processes every retry;
@@ -43,7 +43,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "functional")]
 
 from drain_failed_messages import count, wait_for  # noqa: E402
-from test_replace_error_instance_lab import Lab  # noqa: E402
+from replacement_support import Lab  # noqa: E402
 
 from lab.endpoint import EndpointIdentity, EndpointSimulator, FailureSpec, RetryPolicy  # noqa: E402
 from lab.transports import open_lab_transport  # noqa: E402
@@ -52,11 +52,12 @@ RULES = [{"name": "first ten groups: archive", "action": "archive", "group_title
 DEFAULT_ACTION = "retry"
 # The phases inside the window, in order, by the state's timestamps.
 WINDOW_PHASES = [
-    ("pause: ingestion off, restart, probe, check", ("pause", "started"), ("pause", "verified")),
-    ("snapshot of the unresolved messages", ("pause", "verified"), ("drain", "started")),
+    ("pause: ingestion off, restart, probe, snapshot", ("pause", "started"), ("drain", "started")),
     ("drain", ("drain", "started"), ("drain", "ended")),
-    ("replace: create / stop old, Audit instances repointed", ("drain", "ended"), ("replace", "ended")),
-    ("resume: ingestion on for the new instance, restart", ("replace", "ended"), ("resume", "ingesting")),
+    ("the pause proven: the rest of the probe check", ("drain", "ended"), ("pause", "verified")),
+    # resume.started, not replace.ended: keep_name runs record replace.old_stopped, and replace.ended may be absent.
+    ("replace: stop the old / create the new instance", ("pause", "verified"), ("resume", "started")),
+    ("resume: ingestion on for the new instance, restart", ("resume", "started"), ("resume", "ingesting")),
 ]
 
 
