@@ -33,7 +33,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "functional")]
+
+from functional_support import LOCAL_PLAYBOOK  # noqa: E402
 
 from lab.endpoint import EndpointIdentity, EndpointSimulator, FailureSpec  # noqa: E402
 from lab.transports import open_lab_transport  # noqa: E402
@@ -157,13 +159,7 @@ def drain_with_module(work, api, poll_interval):
     started = time.monotonic()
     completed = subprocess.run(
         [
-            str(Path(sys.executable).with_name("ansible-playbook")),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            "ansible_python_interpreter=%s" % sys.executable,
+            *LOCAL_PLAYBOOK,
             str(playbook),
         ],
         env=environment,

@@ -43,6 +43,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "functional")]
 
 from drain_failed_messages import count, wait_for  # noqa: E402
+from functional_support import LOCAL_PLAYBOOK  # noqa: E402
 from replacement_support import Lab  # noqa: E402
 
 from lab.endpoint import EndpointIdentity, EndpointSimulator, FailureSpec, RetryPolicy  # noqa: E402
@@ -82,13 +83,7 @@ def run_playbook(lab, playbook, variables, label):
         "ANSIBLE_COLLECTIONS_PATH", "%s:%s" % (ROOT / ".build" / "devlink", ROOT / ".build" / "collections")
     )
     argv = [
-        str(Path(sys.executable).with_name("ansible-playbook")),
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-e",
-        "ansible_python_interpreter=%s" % sys.executable,
+        *LOCAL_PLAYBOOK,
         "-e",
         "@%s" % vars_file,
         str(playbook),

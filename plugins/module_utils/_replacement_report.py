@@ -63,8 +63,10 @@ def phase_rows(state):
             continue
         counted = [name for name in ("retried", "archived", "refailed") if phase.get(name) not in (None, "")]
         details = ", ".join("%s %s" % (name, phase[name]) for name in counted)
-        done = "done" if phase.get("ended") else "started"
-        duration = seconds_between(phase.get("started"), phase.get("ended"))
+        # The pause ends when it is proven (the old instance stays paused until it is decommissioned).
+        ended = phase.get("ended") or phase.get("verified")
+        done = "done" if ended else "started"
+        duration = seconds_between(phase.get("started"), ended)
         rows.append([title, done, "" if duration is None else "%s s" % duration, details])
     return rows
 

@@ -65,6 +65,18 @@ def connect_postgresql(settings):
         pytest.skip("PostgreSQL from tests/endpoints.env is unreachable (start it: bash tests/services.sh start)")
 
 
+#: ansible-playbook of this Python against localhost over the local connection; the playbook and options follow.
+LOCAL_PLAYBOOK = [
+    str(Path(sys.executable).with_name("ansible-playbook")),
+    "-i",
+    "localhost,",
+    "-c",
+    "local",
+    "-e",
+    "ansible_python_interpreter=%s" % sys.executable,
+]
+
+
 def free_port():
     """A free loopback port between 20000 and 32767: one ServiceControl accepts (1-49151), below the kernel's
     ephemeral range, and clear of the fixed ports of the demo (33333...) and the molecule scenarios (36000-38999),

@@ -15,7 +15,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from functional_support import free_port
+from functional_support import LOCAL_PLAYBOOK, free_port
 
 from lab.endpoint import EndpointIdentity, EndpointSimulator, FailureSpec, RetryPolicy
 from lab.transports import open_lab_transport
@@ -128,13 +128,7 @@ class Lab:
         vars_file = self.tmp / ("vars-%s.json" % uuid.uuid4().hex[:8])
         vars_file.write_text(json.dumps(variables))
         argv = [
-            str(Path(sys.executable).with_name("ansible-playbook")),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            "ansible_python_interpreter=%s" % sys.executable,
+            *LOCAL_PLAYBOOK,
             "-e",
             "@%s" % vars_file,
             "servicecontrol.platform.%s" % name,

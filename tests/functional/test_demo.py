@@ -54,19 +54,24 @@ def _environment():
     return environment
 
 
-def playbook(name):
+def example_playbook(example, name, *arguments):
+    """Run a playbook of an example repository as its user would; (exit code, output, (changed, failed) or None)."""
     completed = subprocess.run(  # noqa: S603 - fixed argv
-        [str(Path(sys.executable).with_name("ansible-playbook")), name],
-        cwd=EXAMPLE,
+        [str(Path(sys.executable).with_name("ansible-playbook")), name, *arguments],
+        cwd=example,
         env=_environment(),
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         check=False,
     )
     output = completed.stdout + completed.stderr
     recap = re.search(r"localhost\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", output)
     return completed.returncode, output, (int(recap.group(1)), int(recap.group(2))) if recap else None
+
+
+def playbook(name):
+    return example_playbook(EXAMPLE, name)
 
 
 def total(url, route):

@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
-import subprocess
-import sys
 import urllib.request
-from pathlib import Path
 
 # The demo's instances listen on fixed ports: its machine-wide lock (an autouse fixture, imported to apply)
 # keeps one demo at a time.
@@ -25,9 +21,9 @@ from test_demo import (  # pylint: disable=unused-import
     EXAMPLE,
     STATE,
     URLS,
-    _environment,
     _one_demo_at_a_time,  # noqa: F401
     endpoint,
+    example_playbook,
     total,
     wait_for,
 )
@@ -38,18 +34,7 @@ BACKUP_CONFIG = STATE / "Particular.ServiceControl.Backup" / "ServiceControl.exe
 
 
 def playbook(name, *arguments):
-    completed = subprocess.run(  # noqa: S603 - fixed argv
-        [str(Path(sys.executable).with_name("ansible-playbook")), name, *arguments],
-        cwd=EXAMPLE,
-        env=_environment(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    output = completed.stdout + completed.stderr
-    recap = re.search(r"localhost\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", output)
-    return completed.returncode, output, (int(recap.group(1)), int(recap.group(2))) if recap else None
+    return example_playbook(EXAMPLE, name, *arguments)
 
 
 def answers(url):

@@ -13,12 +13,9 @@ import fcntl
 import json
 import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from test_demo import DEMO_LOCK, ROOT, _environment, total
+from test_demo import DEMO_LOCK, ROOT, example_playbook, total
 
 # Other ports than the demo's, so a `make demo` left running does not answer for this copy.
 PORTS = {"33333": "36333", "44444": "47444", "33335": "36335", "44446": "47446", "9090": "9093"}
@@ -49,19 +46,9 @@ def copy_of_the_example(directory):
 
 
 def playbook(example, name, *arguments, succeeds=True):
-    completed = subprocess.run(  # noqa: S603 - fixed argv
-        [str(Path(sys.executable).with_name("ansible-playbook")), name, *arguments],
-        cwd=example,
-        env=_environment(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    output = completed.stdout + completed.stderr
-    recap = re.search(r"localhost\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", output)
-    assert (completed.returncode == 0) is succeeds, output[-6000:]
-    return output, (int(recap.group(1)), int(recap.group(2)))
+    code, output, counts = example_playbook(example, name, *arguments)
+    assert (code == 0) is succeeds, output[-6000:]
+    return output, counts
 
 
 def archived():

@@ -13,14 +13,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
-from functional_support import ROOT, free_port, lab_instance
+from functional_support import LOCAL_PLAYBOOK, ROOT, free_port, lab_instance
 
 from lab.endpoint import EndpointIdentity, EndpointSimulator, FailureSpec, RetryPolicy
 from lab.transports import open_lab_transport
@@ -132,13 +130,7 @@ def run_playbook(tmp_path, name, tasks):
     playbook.write_text(json.dumps([{"name": name, "hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
     completed = subprocess.run(  # noqa: S603 - fixed argv
         [
-            str(Path(sys.executable).with_name("ansible-playbook")),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            "ansible_python_interpreter=%s" % sys.executable,
+            *LOCAL_PLAYBOOK,
             str(playbook),
         ],
         env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="default"),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from functional_support import free_port
+from functional_support import LOCAL_PLAYBOOK, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # The Learning transport's connection string is a directory path; a recognisable one shows whether it leaks.
@@ -52,13 +52,7 @@ def run_role(tmp_path, topology, *extra, check=False):
         )
     )
     argv = [
-        str(Path(sys.executable).with_name("ansible-playbook")),
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-e",
-        "ansible_python_interpreter=%s" % sys.executable,
+        *LOCAL_PLAYBOOK,
         str(playbook),
         *extra,
     ]
