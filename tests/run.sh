@@ -180,7 +180,7 @@ set -m
 ) </dev/null &
 MOLECULE_PID=$!
 set +m
-stage pytest make -s pytest-in-tree PYTEST_ARGS="-n 2 --dist load"
+stage pytest make -s pytest-in-tree PYTEST_ARGS="-p xdist -n 2 --dist load"
 wait "$MOLECULE_PID" || FAILED=1
 printf '\n===== molecule (ran beside pytest; %s) =====\n' "$LOGS/molecule.log"
 cat "$LOGS/molecule.log"
