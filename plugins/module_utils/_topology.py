@@ -39,6 +39,7 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._transport
 )
 
 ROLES = ("primary", "backup")
+TOPOLOGY_KEYS = frozenset(("transport", "instances", "servicepulse"))
 INSTANCE_KEYS = frozenset(("name", "kind", "role", "settings", "host", "url", "version", "target", "backup_of"))
 TRANSPORT_KEYS = frozenset(("type", "connection_string", "options"))
 # ServicePulse installations pointed at an Error instance (docs/topology.md, docs/reference/servicecontrol.md §3.3):
@@ -293,6 +294,12 @@ def validate_topology(topology):
     problems = []
     if not isinstance(topology, dict):
         raise TopologyError("The topology must be a mapping with 'transport' and 'instances'.")
+    unknown = sorted(str(key) for key in topology if key not in TOPOLOGY_KEYS)
+    if unknown:
+        problems.append(
+            "Unknown topology key(s): %s; a topology has %s (a misspelt key would be ignored silently)."
+            % (", ".join(unknown), ", ".join(sorted(TOPOLOGY_KEYS)))
+        )
     _check_transport(topology.get("transport"), problems)
     raw_instances = topology.get("instances")
     if not isinstance(raw_instances, list) or not raw_instances:

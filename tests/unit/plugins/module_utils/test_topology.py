@@ -208,3 +208,27 @@ def test_the_queues_role_passes_every_option_the_queue_module_takes():
     arguments = queue_task["servicecontrol.platform.queue"]
     passed = {name for name, value in arguments.items() if "__queues_transport.options.%s " % name in str(value)}
     assert passed == set(COMMON_OPTIONS) | set(TRANSPORT_SPECIFIC_OPTIONS)
+
+
+def test_an_unknown_top_level_key_is_refused_with_the_valid_ones():
+    from ansible_collections.servicecontrol.platform.plugins.module_utils._topology import (
+        TopologyError,
+        validate_topology,
+    )
+
+    topology = {
+        "transport": {"type": "LearningTransport", "connection_string": "/srv/learning"},
+        "instances": [
+            {
+                "name": "Particular.ServiceControl",
+                "kind": "error",
+                "settings": {"ServiceControl/ErrorRetentionPeriod": "10"},
+            }
+        ],
+        "servicepluse": [],
+    }
+    with pytest.raises(
+        TopologyError,
+        match=r"Unknown topology key\(s\): servicepluse; a topology has instances, servicepulse, transport",
+    ):
+        validate_topology(topology)
