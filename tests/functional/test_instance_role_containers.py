@@ -15,10 +15,11 @@ import uuid
 
 import httpx
 import pytest
+from functional_support import free_port
 
 # The fixtures are imported to be used by name as test parameters (pytest finds them in this module).
 from test_containers_podman import CONTAINERS_CONF, images, podman, rabbitmq, send_failures  # noqa: F401  # pylint: disable=unused-import
-from test_instance_role_lab import _free_port, run_role
+from test_instance_role_lab import run_role
 
 VERSION = "6.19.2"
 
@@ -73,7 +74,7 @@ def failed_ids(port):
 
 def test_container_target_create_repeat_reconfigure_remove(images, rabbitmq, names, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setenv("CONTAINERS_CONF", str(CONTAINERS_CONF))
-    port, ravendb_port = _free_port(), _free_port()
+    port, ravendb_port = free_port(), free_port()
     connection_string = rabbitmq[0]
     described = topology(connection_string, names, port, ravendb_port)
 
