@@ -17,6 +17,7 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._api impor
     ServiceControlApiError,
     ServiceControlClient,
     api_argument_spec,
+    client_options,
 )
 from ansible_collections.servicecontrol.platform.plugins.module_utils._failed_messages import (
     Reader,
@@ -61,17 +62,8 @@ class ActionModule(ActionBase):
         return result
 
     def _wait(self, params, state, result, started):
-        client = ServiceControlClient(
-            params["url"],
-            timeout=params["request_timeout"],
-            validate_certs=params["validate_certs"],
-            ca_path=params["ca_path"],
-            client_cert=params["client_cert"],
-            client_key=params["client_key"],
-            token=params["token"],
-            headers=params["headers"],
-            retries=params["retries"],
-        )
+        # This module's "timeout" is the wait; its requests take "request_timeout".
+        client = ServiceControlClient(**client_options(params, timeout=params["request_timeout"]))
         counter = count_requests(client)
         last_line = [0.0]
 

@@ -104,25 +104,32 @@ def api_argument_spec(**module_options):
     return spec
 
 
+def client_options(params, **overrides):
+    """The ServiceControlClient arguments from the connection options of api_argument_spec (module or action)."""
+    options = {
+        key: params[key]
+        for key in (
+            "url",
+            "timeout",
+            "validate_certs",
+            "ca_path",
+            "client_cert",
+            "client_key",
+            "token",
+            "headers",
+            "retries",
+        )
+    }
+    options.update(overrides)
+    return options
+
+
 def client_from_module(module, **overrides):
     """Build a ServiceControlClient from the module's connection options, or fail the module clearly."""
     if not HAS_HTTPX:
         module.fail_json(msg=missing_required_lib("httpx"), exception=HTTPX_IMPORT_ERROR)
-    params = module.params
-    options = {
-        "url": params["url"],
-        "timeout": params["timeout"],
-        "validate_certs": params["validate_certs"],
-        "ca_path": params["ca_path"],
-        "client_cert": params["client_cert"],
-        "client_key": params["client_key"],
-        "token": params["token"],
-        "headers": params["headers"],
-        "retries": params["retries"],
-    }
-    options.update(overrides)
     try:
-        return ServiceControlClient(**options)
+        return ServiceControlClient(**client_options(module.params, **overrides))
     except ServiceControlApiError as exc:
         module.fail_json(**exc.fail_kwargs())
     return None  # unreachable: fail_json exits
