@@ -91,7 +91,15 @@ def test_metrics_in_endpoints_and_throughput_out(lab_broker: Broker, tmp_path):
         transport.send(monitoring_input, endpoint_metadata(sales, sales))
         transport.send(monitoring_input, tagged_values(sales, "ProcessingTime", timings))
         transport.send(monitoring_input, tagged_values(sales, "CriticalTime", {MESSAGE_TYPE: [(recent, 900)]}))
-        [endpoint] = wait_until(lambda: monitoring.get("/monitored-endpoints").json(), what="the endpoint")
+        # The three reports are separate messages: the endpoint can be listed before its timings are ingested.
+        [endpoint] = wait_until(
+            lambda: [
+                e
+                for e in monitoring.get("/monitored-endpoints").json()
+                if e["metrics"]["processingTime"]["average"] and e["metrics"]["criticalTime"]["average"]
+            ],
+            what="the endpoint with its processing and critical times",
+        )
         assert endpoint["name"] == sales
         assert endpoint["endpointInstanceIds"] == ["sales-1"]
         assert (endpoint["isStale"], endpoint["connectedCount"], endpoint["disconnectedCount"]) == (False, 1, 0)
