@@ -35,6 +35,9 @@ DEFAULT_CLASSIFIER = "Exception Type and Stack Trace"
 #: ServiceControl caps neither ``per_page`` (PagingInfoModelBinder only replaces values below 1 by 50) nor
 #: RavenDB's page size; 1000 keeps a page of views (about 2 kB each with the stack trace) near 2 MB.
 LIST_PAGE_SIZE = 1000
+#: A page of the messages ``failed_messages_info`` returns (a snapshot or a reconciliation reads them all): fewer,
+#: larger pages mean fewer queries over the whole collection; 5000 views are about 10 MB.
+EXPORT_PAGE_SIZE = 5000
 #: Ids per ``errors/retry`` or ``errors/archive`` request: ServiceControl stages retries in batches of 1000.
 ID_BATCH_SIZE = 1000
 
@@ -261,6 +264,8 @@ class Reader:
         if key not in self._groups:
             params = {"classifierFilter": title} if title is not None else None
             response = self.client.get("recoverability/groups/" + quote_segment(classifier), params=params)
+            if self.now is None:
+                self.now = server_time(response)
             entries = response.expect(list, "the failure groups")
             groups = []
             for entry in entries:
@@ -299,13 +304,13 @@ class Reader:
             % (rule.name, MAX_GROUPS, rule.classifier, rule.group_title)
         )
 
-    def unresolved(self):
+    def unresolved(self, per_page=LIST_PAGE_SIZE):
         if self._unresolved is None:
             self._unresolved = list(
                 self.client.paginate(
                     "errors",
                     params={"status": "unresolved", "sort": "time_of_failure", "direction": "asc"},
-                    per_page=LIST_PAGE_SIZE,
+                    per_page=per_page,
                 )
             )
         return self._unresolved
@@ -778,19 +783,41 @@ def primary_filter(primary_client):
 # -- the info module ---------------------------------------------------------------------------------------------
 
 
+def _status_key(view):
+    return str(view.get("status") or "").lower().replace("_", "")
+
+
 def read_overview(client, classifier, recent_minutes, include_messages, statuses):
     """``failed_messages_info``: counts per status, groups, breakdowns of the unresolved and recent failures."""
     reader = Reader(client)
-    counts = {status: reader.count(status) for status in STATUSES}
-    counts["retry_issued"] = counts.pop("retryissued")
+    wanted = [s.lower().replace("_", "") for s in statuses] if include_messages else []
     groups = [
         {"id": g["id"], "title": g.get("title"), "count": int(g.get("count") or 0), "classifier": classifier}
         for g in reader.groups(classifier)
     ]
+    if set(STATUSES) <= set(wanted):
+        # Every message is listed anyway: one read, in large pages, gives the counts, the unresolved breakdown and
+        # the messages, consistent with each other (and spares a query per status and a second unresolved read).
+        listed = list(
+            {
+                view.get("id"): view
+                for view in client.paginate("errors", params={"status": ",".join(STATUSES)}, per_page=EXPORT_PAGE_SIZE)
+            }.values()
+        )
+        counts = {status: 0 for status in STATUSES}
+        for view in listed:
+            if _status_key(view) in counts:
+                counts[_status_key(view)] += 1
+        views = [view for view in listed if _status_key(view) == "unresolved"]
+    else:
+        counts = {status: reader.count(status) for status in STATUSES}
+        page = EXPORT_PAGE_SIZE if include_messages else LIST_PAGE_SIZE
+        views = reader.unresolved(page) if counts["unresolved"] else []
+        listed = None
+    counts["retry_issued"] = counts.pop("retryissued")
     breakdown = {"by_endpoint": {}, "by_message_type": {}, "by_exception_type": {}, "by_queue": {}}
     recent = 0
     now = reader.now or dt.datetime.now(dt.timezone.utc)
-    views = reader.unresolved() if counts["unresolved"] else []
     for view in views:
         summary = message_summary(view)
         for key, field in (
@@ -806,10 +833,10 @@ def read_overview(client, classifier, recent_minutes, include_messages, statuses
             recent += 1
     result = dict(counts=counts, groups=groups, recent_failures=recent, **breakdown)
     if include_messages:
-        wanted = [s.lower().replace("_", "") for s in statuses]
-        if wanted == ["unresolved"]:
-            listed = views
-        else:
-            listed = list(client.paginate("errors", params={"status": ",".join(wanted)}, per_page=LIST_PAGE_SIZE))
+        if listed is None:
+            if wanted == ["unresolved"]:
+                listed = views
+            else:
+                listed = list(client.paginate("errors", params={"status": ",".join(wanted)}, per_page=page))
         result["messages"] = [message_summary(v) for v in listed]
     return result

@@ -16,7 +16,9 @@ description:
     from C(GET /api/recoverability/groups/{classifier}); and, from the unresolved messages
     (C(GET /api/errors?status=unresolved), 1000 per page), counts by receiving endpoint, message type, exception type
     and failed queue, and how many failed in the last O(recent_minutes).
-  - With O(include_messages=true), the messages themselves, filtered by O(status), for reconciliation by unique id.
+  - With O(include_messages=true), the messages themselves, filtered by O(status), for reconciliation by unique id,
+    read 5000 per page. When O(status) names every status, that one read of every failed message gives the counts,
+    the breakdowns and RV(messages) alike, so they agree with each other.
   - Used by the replacement playbook for its quiet-period check and its reconciliation.
 extends_documentation_fragment:
   - servicecontrol.platform.connection

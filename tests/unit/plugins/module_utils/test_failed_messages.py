@@ -399,6 +399,35 @@ def test_overview_counts_groups_and_breakdowns():
     }
 
 
+def test_overview_of_every_status_is_one_read_that_agrees_with_itself():
+    """Asked for every status (the reconciliation), the counts and breakdowns come from the same listing as the
+    messages: the groups, then 12,000 messages in 3 pages of 5000, and no query per status."""
+    instance = big_instance(messages=12000, groups=12)
+    for n in range(0, 12000, 4):
+        instance.messages["m%05d" % n]["status"] = "archived"
+    for n in range(1, 12000, 4):
+        instance.messages["m%05d" % n]["status"] = "resolved"
+    client = client_for(instance)
+    counter = count_requests(client)
+    result = read_overview(client, DEFAULT_CLASSIFIER, 15, True, ["unresolved", "retry_issued", "archived", "resolved"])
+    assert counter[0] == 1 + 3
+    assert result["counts"] == {"unresolved": 6000, "retry_issued": 0, "archived": 3000, "resolved": 3000}
+    assert len(result["messages"]) == len({m["id"] for m in result["messages"]}) == 12000
+    assert sum(result["by_endpoint"].values()) == 6000
+    assert result["recent_failures"] == sum(1 for n in range(2, 12000, 4) if n % 90 <= 15) + sum(
+        1 for n in range(3, 12000, 4) if n % 90 <= 15
+    )
+    # Fewer statuses: a count per status and the listing of those asked for, as before.
+    counter[0] = 0
+    fewer = read_overview(client, DEFAULT_CLASSIFIER, 15, True, ["archived"])
+    assert fewer["counts"] == result["counts"] and len(fewer["messages"]) == 3000
+    assert counter[0] == 1 + 4 + 2 + 1  # groups, 4 HEADs, the unresolved and the archived in pages of 5000
+    counter[0] = 0
+    overview = read_overview(client, DEFAULT_CLASSIFIER, 15, False, ["unresolved"])
+    assert "messages" not in overview and overview["by_endpoint"] == result["by_endpoint"]
+    assert counter[0] == 1 + 4 + 6  # no messages asked for: the unresolved in pages of 1000
+
+
 def test_http_calls_for_10000_messages_in_50_groups_with_the_wait():
     """The issue's target (at most 150 requests) against the fake, every poll counted: one group_title rule archives
     10 groups, the default retries the other 40 by retry-all, and the fake needs 5 polls per operation."""
