@@ -44,6 +44,15 @@ options:
     elements: str
     choices: [unresolved, retryissued, retry_issued, archived, resolved]
     default: [unresolved]
+  message_fields:
+    description:
+      - The fields each entry of RV(messages) has; all of them when not set.
+      - A reconciliation by unique id needs only C(id), C(message_id) and C(status). Fewer fields keep a result of
+        thousands of messages small, and Ansible handles a small result much faster.
+    type: list
+    elements: str
+    choices: [id, message_id, status, receiving_endpoint, message_type, exception_type, queue, time_of_failure,
+              number_of_processing_attempts]
 seealso:
   - module: servicecontrol.platform.failed_messages
 """
@@ -66,6 +75,7 @@ EXAMPLES = r"""
     url: http://servicecontrol:33333/api
     include_messages: true
     status: [unresolved, retryissued, archived, resolved]
+    message_fields: [id, message_id, status]
   register: everything
   delegate_to: localhost
 """
@@ -109,7 +119,7 @@ messages:
   description:
     - The messages with a status in O(status); each with C(id) (the unique failed-message id), C(message_id),
       C(status), C(receiving_endpoint), C(message_type), C(exception_type), C(queue), C(time_of_failure) and
-      C(number_of_processing_attempts).
+      C(number_of_processing_attempts), or only those O(message_fields) names.
   returned: when O(include_messages=true)
   type: list
   elements: dict
@@ -128,6 +138,7 @@ from ansible_collections.servicecontrol.platform.plugins.module_utils._api impor
 )
 from ansible_collections.servicecontrol.platform.plugins.module_utils._failed_messages import (  # noqa: E402
     DEFAULT_CLASSIFIER,
+    MESSAGE_FIELDS,
     count_requests,
     read_overview,
 )
@@ -145,6 +156,7 @@ def main():
                 "choices": ["unresolved", "retryissued", "retry_issued", "archived", "resolved"],
                 "default": ["unresolved"],
             },
+            message_fields={"type": "list", "elements": "str", "choices": list(MESSAGE_FIELDS)},
         ),
         supports_check_mode=True,
     )
@@ -154,7 +166,12 @@ def main():
     try:
         with client:
             result = read_overview(
-                client, params["classifier"], params["recent_minutes"], params["include_messages"], params["status"]
+                client,
+                params["classifier"],
+                params["recent_minutes"],
+                params["include_messages"],
+                params["status"],
+                fields=params["message_fields"] or MESSAGE_FIELDS,
             )
     except ServiceControlApiError as exc:
         module.fail_json(**exc.fail_kwargs())

@@ -399,6 +399,17 @@ def test_overview_counts_groups_and_breakdowns():
     }
 
 
+def test_overview_messages_carry_only_the_fields_asked_for():
+    """message_fields trims each message (the reconciliation needs id, message_id and status), and nothing else."""
+    instance = three_groups()
+    client = client_for(instance)
+    full = read_overview(client, DEFAULT_CLASSIFIER, 15, True, ["unresolved"])
+    trimmed = read_overview(client, DEFAULT_CLASSIFIER, 15, True, ["unresolved"], fields=["status", "id"])
+    assert [m["id"] for m in trimmed["messages"]] == [m["id"] for m in full["messages"]]
+    assert all(list(m) == ["id", "status"] for m in trimmed["messages"])  # in the module's own field order
+    assert {k: v for k, v in trimmed.items() if k != "messages"} == {k: v for k, v in full.items() if k != "messages"}
+
+
 def test_overview_of_every_status_is_one_read_that_agrees_with_itself():
     """Asked for every status (the reconciliation), the counts and breakdowns come from the same listing as the
     messages: the groups, then 12,000 messages in 3 pages of 5000, and no query per status."""
