@@ -20,7 +20,7 @@ description:
     sent to a host. A write costs milliseconds, which matters inside an ingestion pause.
 notes:
   - The file is written on the controller, whatever host the task runs for.
-  - RV(changed) is always false: the file is the run's own record, not something the playbook manages.
+  - "The task never reports a change: the file is the run's own record, not something the playbook manages."
 extends_documentation_fragment:
   - servicecontrol.platform.attributes
 attributes:
