@@ -5,12 +5,10 @@
 
 from __future__ import annotations
 
-import importlib
 from unittest.mock import MagicMock
 
 import httpx
 import pytest
-from ansible.module_utils import _internal
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils._api import ServiceControlClient
 from ansible_collections.servicecontrol.platform.plugins.module_utils._failed_messages import (
@@ -26,20 +24,11 @@ from ansible_collections.servicecontrol.platform.tests.unit.plugins.module_utils
 )
 
 URL = "http://sc:33333/api"
-#: What importing controller code (the action plugin imports ansible.plugins) switches for the whole process.
-CONTROLLER_SWITCHES = ("is_controller", "get_controller_serialize_map", "import_controller_module")
 
 
 @pytest.fixture
-def action():
-    """The action plugin, imported here and the module_utils controller switches put back afterwards, so the
-    module tests that run later in this process still see a module context (warnings in the result)."""
-    saved = {name: getattr(_internal, name) for name in CONTROLLER_SWITCHES}
-    try:
-        yield importlib.import_module("ansible_collections.servicecontrol.platform.plugins.action.failed_messages")
-    finally:
-        for name, value in saved.items():
-            setattr(_internal, name, value)
+def action(import_action):
+    return import_action("failed_messages")
 
 
 def plugin_for(action, instance, monkeypatch, args, module_result):

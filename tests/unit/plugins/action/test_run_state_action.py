@@ -5,25 +5,15 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from unittest.mock import MagicMock
 
 import pytest
-from ansible.module_utils import _internal
-
-#: What importing controller code (the action plugin imports ansible.plugins) switches for the whole process.
-CONTROLLER_SWITCHES = ("is_controller", "get_controller_serialize_map", "import_controller_module")
 
 
 @pytest.fixture
-def action():
-    saved = {name: getattr(_internal, name) for name in CONTROLLER_SWITCHES}
-    try:
-        yield importlib.import_module("ansible_collections.servicecontrol.platform.plugins.action.run_state")
-    finally:
-        for name, value in saved.items():
-            setattr(_internal, name, value)
+def action(import_action):
+    return import_action("run_state")
 
 
 def run(action, args, task_vars=None, check_mode=False):
