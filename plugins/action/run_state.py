@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, servicecontrol.platform contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action plugin for servicecontrol.platform.run_state: merges and writes on the controller, in-process.
+"""Action plugin for servicecontrol.platform.run_state: writes a run's state on the controller, in-process.
 
-A state write inside replace_error_instance's ingestion pause used to be a set_fact and a copy (two module
-runs, about 2 s); here it is a few milliseconds (docs/benchmarks.md)."""
+A state write inside replace_error_instance's ingestion pause used to be a copy (two module runs, about 2 s);
+here it is a few milliseconds (docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -13,16 +13,13 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.servicecontrol.platform.plugins.module_utils._run_state import (
     RunStateError,
-    merge,
     plain,
     write,
 )
 
 ARGUMENT_SPEC = {
     "fact": {"type": "str", "default": "run_state"},
-    "update": {"type": "dict", "default": {}},
-    "path": {"type": "path"},
-    "write": {"type": "bool", "default": True},
+    "path": {"type": "path", "required": True},
 }
 
 
@@ -39,18 +36,25 @@ class ActionModule(ActionBase):
         fact = params["fact"]
         if not fact.isidentifier():
             return dict(result, failed=True, msg="run_state: fact %r is not a valid variable name." % fact)
+        task_vars = task_vars or {}
+        if fact not in task_vars:
+            return dict(
+                result,
+                failed=True,
+                msg="run_state: the fact %s is not set. Set it with ansible.builtin.set_fact before writing it."
+                " Nothing was written." % fact,
+            )
         try:
-            # The fact as it stands (set by an earlier task, or empty), not a templated copy passed in: a state of
-            # thousands of ids would be walked by the templar on every call.
-            current = plain((task_vars or {}).get(fact) or {}, "The fact %s" % fact)
-            if not isinstance(current, dict):
-                raise RunStateError("The fact %s holds %s, not a mapping." % (fact, type(current).__name__))
-            state = merge(current, plain(params["update"], "update"))
-            written = bool(params["path"]) and params["write"] and not self._task.check_mode
+            # The fact as it stands, read here rather than passed in templated: a state of thousands of ids would
+            # be walked by the templar on every call.
+            state = plain(task_vars[fact], "The fact %s" % fact)
+            if not isinstance(state, dict):
+                raise RunStateError("The fact %s holds %s, not a mapping." % (fact, type(state).__name__))
+            written = not self._task.check_mode
             if written:
                 write(params["path"], state)
         except RunStateError as exc:
             return dict(result, failed=True, msg="run_state: %s Nothing was written." % exc)
         # The run's own record, not a change to what the playbook manages.
-        result.update(changed=False, written=written, path=params["path"], ansible_facts={fact: state})
+        result.update(changed=False, written=written, path=params["path"])
         return result

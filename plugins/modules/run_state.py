@@ -7,14 +7,15 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: run_state
-short_description: Merge what a step of a long procedure observed into the run's state, and keep it in a file
+short_description: Write a run's state, kept in a fact, to a JSON file on the controller
 version_added: 0.1.0
 author: "servicecontrol.platform maintainers (@servicecontrol-platform)"
 description:
-  - Merges O(update) into the fact O(fact) (empty when it is not set yet) and, with O(path), writes the result to
-    that file as indented JSON, atomically (a reader sees the old file or the new one, never half of one).
-  - Mappings merge key by key; a list gains only the items it does not hold yet, in order, so a re-run that
-    records the same ids again adds nothing; any other value is replaced.
+  - Writes the value of the fact O(fact) to O(path) as indented JSON, atomically (a reader sees the old file or
+    the new one, never half of one).
+  - Keep the state in the fact with M(ansible.builtin.set_fact), merging what each step observed with the
+    P(servicecontrol.platform.run_state_merge#filter) filter. Only a fact set that way outranks every other
+    source of the variable, so later tasks and plays read what was recorded.
   - This is how C(servicecontrol.platform.replace_error_instance) records each phase, so an interrupted run
     resumes from what it observed. It runs in the action plugin, on the controller, in-process; no module is
     sent to a host. A write costs milliseconds, which matters inside an ingestion pause.
@@ -27,36 +28,29 @@ attributes:
   check_mode:
     support: full
     details:
-      - The fact is merged, the file is not written.
+      - The file is not written.
   diff_mode:
     support: none
   idempotent:
     support: full
     details:
-      - The same update merged twice gives the same state.
+      - The same state written twice gives the same file.
   action:
     description: The work is done by the action plugin of the same name, on the controller.
     support: full
 options:
   fact:
-    description: The fact that holds the state; the merged state is set back into it.
+    description: The fact that holds the state (a mapping of JSON data); the task fails when it is not set.
     type: str
     default: run_state
-  update:
-    description: What to merge into the state.
-    type: dict
-    default: {}
   path:
-    description: The state file to write. Without it, the fact alone is updated.
+    description: The state file to write.
     type: path
-  write:
-    description:
-      - Write O(path). V(false) keeps the update in the fact only, until the next write, for steps where every
-        write would lengthen a critical window.
-    type: bool
-    default: true
+    required: true
 seealso:
   - module: ansible.builtin.set_fact
+  - plugin: servicecontrol.platform.run_state_merge
+    plugin_type: filter
 """
 
 EXAMPLES = r"""
@@ -67,25 +61,26 @@ EXAMPLES = r"""
          | default('{}', true) | from_json }}
 
 - name: Record that the pause started, in memory only (the next write takes it along)
-  servicecontrol.platform.run_state:
-    fact: upgrade_state
+  ansible.builtin.set_fact:
+    upgrade_state: "{{ upgrade_state | servicecontrol.platform.run_state_merge(update) }}"
+  vars:
     update: {phases: {pause: {started: "{{ now(utc=true).isoformat() }}"}}}
-    write: false
 
 - name: Record the messages the drain retried
+  ansible.builtin.set_fact:
+    upgrade_state: "{{ upgrade_state | servicecontrol.platform.run_state_merge(update) }}"
+  vars:
+    update: {snapshot: {retried_ids: "{{ drained.retried_ids }}"}}
+
+- name: Write the state, so a re-run resumes from here
   servicecontrol.platform.run_state:
     fact: upgrade_state
     path: report/upgrade.state.json
-    update: {snapshot: {retried_ids: "{{ drained.retried_ids }}"}}
 """
 
 RETURN = r"""
-ansible_facts:
-  description: The merged state, in the fact O(fact).
-  returned: success
-  type: dict
 written:
-  description: Whether O(path) was written (not in check mode, nor with O(write=false)).
+  description: Whether O(path) was written (not in check mode).
   returned: success
   type: bool
 path:
@@ -102,9 +97,7 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "fact": {"type": "str", "default": "run_state"},
-            "update": {"type": "dict", "default": {}},
-            "path": {"type": "path"},
-            "write": {"type": "bool", "default": True},
+            "path": {"type": "path", "required": True},
         },
         supports_check_mode=True,
     )

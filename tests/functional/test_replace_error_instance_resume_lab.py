@@ -73,7 +73,7 @@ def test_keeping_the_name_stops_the_old_instance_before_the_new_one_starts(tmp_p
         assert report["state"]["phases"]["replace"]["old_stopped"]
         assert report["state"]["reconciliation"]["ok"], report["state"]["reconciliation"]
         # What the old instance held when it was stopped, as the playbook read it for its reconciliation.
-        held_file = json.loads((lab.report / "replace-error-instance.old-messages.json").read_text())
+        held_file = json.loads((lab.report / "replace-error-instance.old-messages.json").read_text())["messages"]
         held = {m["message_id"]: (m["status"], None) for m in held_file}
         assert report["state"]["old_messages_file"].endswith("replace-error-instance.old-messages.json")
         account(lab, endpoints, old=held)
