@@ -74,6 +74,15 @@ def playbook(name):
     return example_playbook(EXAMPLE, name)
 
 
+def why(output, tail=4000):
+    """What a failed run said: its failing tasks' lines (the first of them can be far from the end of a long
+    output, which is all a truncated CI summary would otherwise show), then the end of the output."""
+    failures = [line[:2000] for line in output.splitlines() if line.startswith(("fatal:", "failed:", "ERROR!"))]
+    # The first line is what pytest's short summary keeps.
+    first = failures[0] if failures else "(no failing task in the output)"
+    return "%s\n%s\n--- the end of the output ---\n%s" % (first, "\n".join(failures[1:5]), output[-tail:])
+
+
 def total(url, route):
     with urllib.request.urlopen("%s/%s" % (url, route), timeout=10) as response:  # noqa: S310 - loopback
         return int(response.headers.get("Total-Count", len(json.loads(response.read() or b"[]"))))
@@ -110,7 +119,7 @@ def test_demo_builds_the_dr_topology_and_the_backups_receive_what_the_primaries_
     shutil.rmtree(EXAMPLE / "dr-report", ignore_errors=True)
     try:
         code, output, recap = playbook("dr-setup.yml")
-        assert code == 0, output[-6000:]
+        assert code == 0, why(output, 6000)
         assert recap[0] > 0 and recap[1] == 0
         for url in URLS.values():
             assert url in output  # the instances' addresses are printed
@@ -123,7 +132,7 @@ def test_demo_builds_the_dr_topology_and_the_backups_receive_what_the_primaries_
         assert "```mermaid" in report and "-- forwards --> q_error_backup" in report
 
         code, output, recap = playbook("dr-setup.yml")
-        assert code == 0, output[-6000:]
+        assert code == 0, why(output, 6000)
         # A second run changes nothing (and skips the proof: nothing changed since the first run proved it).
         assert recap == (0, 0), "a second run changes nothing: %s" % output[-3000:]
 
@@ -134,4 +143,4 @@ def test_demo_builds_the_dr_topology_and_the_backups_receive_what_the_primaries_
         assert wait_for(URLS["backup audit"], "messages", 7) >= 7, "the backup received every forwarded audit"
     finally:
         code, output, _recap = playbook("dr-stop.yml")
-        assert code == 0, output[-4000:]
+        assert code == 0, why(output, 4000)

@@ -26,6 +26,7 @@ from test_demo import (  # pylint: disable=unused-import
     example_playbook,
     total,
     wait_for,
+    why,
 )
 
 SERVICEPULSE = STATE / "ServicePulse" / "app" / "js" / "app.constants.js"
@@ -65,7 +66,7 @@ def test_the_backups_take_over_when_the_primaries_are_lost():
     shutil.rmtree(REPORT, ignore_errors=True)
     try:
         code, output, _recap = playbook("dr-setup.yml")
-        assert code == 0, output[-6000:]
+        assert code == 0, why(output, 6000)
 
         # Refused while the primaries answer; the stand-in ServicePulse still points at the primary.
         code, output, _recap = playbook("dr-failover.yml")
@@ -82,14 +83,14 @@ def test_the_backups_take_over_when_the_primaries_are_lost():
         # Check mode: the plan is printed, nothing changes (ServicePulse file, the backup's configuration).
         before = snapshot()
         code, output, _recap = playbook("dr-failover.yml", "--check", "--diff")
-        assert code == 0, output[-6000:]
+        assert code == 0, why(output, 6000)
         assert "backups_take_over" in output and "error_backup" in output
         assert "+  service_control_url: 'http://localhost:33335/api/'," in output  # the diff of the file
         assert snapshot() == before
         assert "(plan, check mode)" in (REPORT / "dr-failover.md").read_text()
 
         code, output, recap = playbook("dr-failover.yml")
-        assert code == 0, output[-6000:]
+        assert code == 0, why(output, 6000)
         assert recap[0] > 0 and recap[1] == 0
         text = SERVICEPULSE.read_text()
         assert "service_control_url: 'http://localhost:33335/api/'" in text
@@ -110,8 +111,8 @@ def test_the_backups_take_over_when_the_primaries_are_lost():
         assert wait_for(URLS["backup audit"], "messages", audits + 4) >= audits + 4
 
         code, output, recap = playbook("dr-failover.yml")
-        assert code == 0, output[-6000:]
+        assert code == 0, why(output, 6000)
         assert recap == (0, 0), "a second run changes nothing: %s" % output[-3000:]
     finally:
         code, output, _recap = playbook("dr-stop.yml")
-        assert code == 0, output[-4000:]
+        assert code == 0, why(output, 4000)
