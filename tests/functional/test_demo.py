@@ -77,7 +77,9 @@ def playbook(name):
 def why(output, tail=4000):
     """What a failed run said: its failing tasks' lines (the first of them can be far from the end of a long
     output, which is all a truncated CI summary would otherwise show), then the end of the output."""
-    failures = [line[:2000] for line in output.splitlines() if line.startswith(("fatal:", "failed:", "ERROR!"))]
+    # "[ERROR]" is how ansible-core 2.19 and later open an error, "ERROR!" how older releases did.
+    marks = ("fatal:", "failed:", "[ERROR]", "ERROR!")
+    failures = [line[:2000] for line in output.splitlines() if line.startswith(marks)]
     # The first line is what pytest's short summary keeps.
     first = failures[0] if failures else "(no failing task in the output)"
     return "%s\n%s\n--- the end of the output ---\n%s" % (first, "\n".join(failures[1:5]), output[-tail:])
